@@ -1,0 +1,43 @@
+"""The one definition of a questline event and the names that cross components.
+
+The API validates with it, the simulator builds events with it, the Spark jobs
+derive their schema from it, and tests check that the charts use the same names.
+"""
+
+from questline_events.names import (
+    DATABASE,
+    EVENT_FAMILIES,
+    EVENT_TYPES,
+    MAX_EVENT_BYTES,
+    QUARANTINE_REASONS,
+    SCHEMA_VERSION,
+    TABLES,
+    TOPIC_EVENTS,
+    family_of,
+)
+from questline_events.schema import (
+    EventValidationError,
+    derive_event_id,
+    load_schema,
+    new_event_id,
+    utc_timestamp,
+    validate_event,
+)
+
+__all__ = [
+    "DATABASE",
+    "EVENT_FAMILIES",
+    "EVENT_TYPES",
+    "MAX_EVENT_BYTES",
+    "QUARANTINE_REASONS",
+    "SCHEMA_VERSION",
+    "TABLES",
+    "TOPIC_EVENTS",
+    "EventValidationError",
+    "derive_event_id",
+    "family_of",
+    "load_schema",
+    "new_event_id",
+    "utc_timestamp",
+    "validate_event",
+]

@@ -1,0 +1,40 @@
+"""Names other components must agree on. tests/charts checks the charts use them."""
+
+TOPIC_EVENTS = "events"
+DATABASE = "questline"
+SCHEMA_VERSION = 1
+
+# A Kafka record larger than this is not an event: the API refuses it (413) and
+# Spark quarantines it with reason "too_large".
+MAX_EVENT_BYTES = 64 * 1024
+
+# event family -> event types. Each family is one table; the names `purchases`,
+# `joins` and `declarations` are the ones the original game's analysts queried.
+EVENT_FAMILIES: dict[str, tuple[str, ...]] = {
+    "visits": ("default",),
+    "purchases": ("purchase_sword", "purchase_axe", "purchase_shield", "purchase_knife", "purchase_horse"),
+    "joins": ("join_guild", "leave_guild"),
+    "declarations": ("declare_war", "declare_peace"),
+}
+
+EVENT_TYPES: tuple[str, ...] = tuple(t for types in EVENT_FAMILIES.values() for t in types)
+
+# Every table in the `questline` schema: one per family, all valid events, and
+# the records that were not valid events.
+TABLES: tuple[str, ...] = (*EVENT_FAMILIES, "events", "quarantine")
+
+# Why a Kafka record was quarantined instead of landing in a table.
+QUARANTINE_REASONS: tuple[str, ...] = (
+    "too_large",  # value longer than MAX_EVENT_BYTES
+    "not_json",  # not UTF-8 JSON, or not a JSON object
+    "unknown_event_type",  # event_type missing or not in EVENT_TYPES
+    "schema_violation",  # a required field missing or of the wrong type/range
+)
+
+
+def family_of(event_type: str) -> str:
+    """The table family of an event type; KeyError for an unknown type."""
+    for family, types in EVENT_FAMILIES.items():
+        if event_type in types:
+            return family
+    raise KeyError(event_type)

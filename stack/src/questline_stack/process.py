@@ -1,0 +1,175 @@
+"""Run stack components as detached local processes: pid files, logs, readiness."""
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from questline_stack.artifacts import log
+from questline_stack.settings import Settings
+
+
+class StartError(RuntimeError):
+    pass
+
+
+def pid_file(s: Settings, name: str) -> Path:
+    return s.run_dir / f"{name}.pid"
+
+
+def log_file(s: Settings, name: str) -> Path:
+    return s.logs_dir / f"{name}.log"
+
+
+def running_pid(s: Settings, name: str) -> int | None:
+    """The pid of a component we started, if that process is still alive."""
+    try:
+        pid = int(pid_file(s, name).read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    # Guard against pid reuse: our processes carry the marker in their environment.
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return None
+    return pid if f"QUESTLINE_COMPONENT={name}".encode() in environ else None
+
+
+def spawn(
+    s: Settings,
+    name: str,
+    argv: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    user: str | None = None,
+) -> int:
+    """Start argv in its own session with output to logs/<name>.log; return its pid."""
+    s.logs_dir.mkdir(parents=True, exist_ok=True)
+    s.run_dir.mkdir(parents=True, exist_ok=True)
+    full_env = {**os.environ, **(env or {}), "QUESTLINE_COMPONENT": name}
+    if user is not None and os.geteuid() == 0:
+        # setpriv execs in place (no forked parent), so the pid file is the server's own.
+        argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", *argv]
+    with open(log_file(s, name), "ab") as out:
+        out.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {name}: {' '.join(argv)}\n".encode())
+        out.flush()
+        proc = subprocess.Popen(
+            list(argv),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=full_env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    pid_file(s, name).write_text(str(proc.pid))
+    return proc.pid
+
+
+def tail(path: Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log file)"
+
+
+def wait_until(
+    s: Settings,
+    name: str,
+    probe: Callable[[], bool],
+    *,
+    timeout: float | None = None,
+    what: str = "ready",
+) -> None:
+    """Poll probe() until it is true; fail naming the component and its log."""
+    timeout = timeout or s.start_timeout
+    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    next_note = started + 15
+    while True:
+        try:
+            if probe():
+                log(f"{name} is {what} ({time.monotonic() - started:.1f}s)")
+                return
+        except Exception:  # a probe failing is the normal "not yet"
+            pass
+        if running_pid(s, name) is None and pid_file(s, name).exists():
+            raise StartError(
+                f"{name} exited before it was {what}; see {log_file(s, name)}\n--- last lines ---\n"
+                + tail(log_file(s, name))
+            )
+        if time.monotonic() > deadline:
+            raise StartError(
+                f"{name} was not {what} within {timeout:.0f}s (QUESTLINE_START_TIMEOUT); see {log_file(s, name)}"
+                "\n--- last lines ---\n" + tail(log_file(s, name))
+            )
+        if time.monotonic() > next_note:
+            log(f"  still waiting for {name} ({time.monotonic() - started:.0f}s)")
+            next_note += 15
+        time.sleep(0.5)
+
+
+def stop(s: Settings, name: str, *, timeout: float = 30) -> bool:
+    """SIGTERM the component's process group, SIGKILL after timeout. True if it ran."""
+    pid = running_pid(s, name)
+    if pid is None:
+        pid_file(s, name).unlink(missing_ok=True)
+        return False
+    log(f"stopping {name} (pid {pid})")
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and running_pid(s, name) is not None:
+        time.sleep(0.3)
+    if running_pid(s, name) is not None:
+        log(f"  {name} did not stop in {timeout:.0f}s; killing it")
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        time.sleep(0.5)
+    pid_file(s, name).unlink(missing_ok=True)
+    return True
+
+
+def kill(s: Settings, name: str) -> None:
+    """SIGKILL without grace: used by fault-injection tests."""
+    pid = running_pid(s, name)
+    if pid is not None:
+        os.killpg(pid, signal.SIGKILL)
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process and its children, in MiB."""
+    total = 0
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def port_open(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0

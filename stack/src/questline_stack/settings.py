@@ -1,0 +1,131 @@
+"""Every setting of the local stack, read from environment variables in one place.
+
+All variables start with QUESTLINE_. Ports and heaps are configurable so the stack
+can sit beside other services; the defaults add up to about 5 GiB of heap.
+"""
+
+import dataclasses
+import getpass
+import os
+from pathlib import Path
+
+from questline_stack.versions import versions
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _port(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default))
+    try:
+        port = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a port number (expected 1-65535)") from None
+    if not 0 < port < 65536:
+        raise SettingsError(f"{name}={raw!r} is out of range (expected 1-65535)")
+    return port
+
+
+def _heap(name: str, default: str) -> str:
+    raw = os.environ.get(name, default).strip().lower()
+    if not raw[:-1].isdigit() or raw[-1] not in "mg":
+        raise SettingsError(f"{name}={raw!r} is not a heap size (expected e.g. 512m or 2g)")
+    return raw
+
+
+def _path(name: str, default: Path) -> Path:
+    raw = os.environ.get(name)
+    return Path(raw).expanduser().resolve() if raw else default
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    cache_dir: Path  # downloads and resolved jars; safe to keep forever
+    state_dir: Path  # data, configs, logs, pids of the running stack; `down --purge` removes it
+    host: str
+    kafka_port: int
+    kafka_controller_port: int
+    namenode_port: int
+    namenode_http_port: int
+    datanode_port: int
+    datanode_http_port: int
+    datanode_ipc_port: int
+    postgres_port: int
+    metastore_port: int
+    trino_port: int
+    kafka_heap: str
+    namenode_heap: str
+    datanode_heap: str
+    metastore_heap: str
+    trino_heap: str
+    java_home: Path
+    trino_java_home: Path
+    start_timeout: float
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"{self.host}:{self.kafka_port}"
+
+    @property
+    def hdfs_uri(self) -> str:
+        return f"hdfs://{self.host}:{self.namenode_port}"
+
+    @property
+    def metastore_uri(self) -> str:
+        return f"thrift://{self.host}:{self.metastore_port}"
+
+    @property
+    def trino_url(self) -> str:
+        return f"http://{self.host}:{self.trino_port}"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.state_dir / "run"
+
+    def client_env(self) -> dict[str, str]:
+        """What a client of the stack (API, Spark jobs, tests) needs, as env vars."""
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            "QUESTLINE_HDFS_URI": self.hdfs_uri,
+            "QUESTLINE_METASTORE_URI": self.metastore_uri,
+            "QUESTLINE_TRINO_URL": self.trino_url,
+            "JAVA_HOME": str(self.java_home),
+        }
+
+
+def _default_state_dir() -> Path:
+    # Not under $HOME: PostgreSQL refuses to run as root, so its data directory
+    # must be reachable by the unprivileged `postgres` user, and /root is not.
+    return Path("/var/tmp") / f"questline-{getpass.getuser()}"
+
+
+def load() -> Settings:
+    java = versions()["java"]
+    return Settings(
+        cache_dir=_path("QUESTLINE_CACHE", Path.home() / ".cache" / "questline"),
+        state_dir=_path("QUESTLINE_STATE", _default_state_dir()),
+        host=os.environ.get("QUESTLINE_HOST", "127.0.0.1"),
+        kafka_port=_port("QUESTLINE_KAFKA_PORT", 9092),
+        kafka_controller_port=_port("QUESTLINE_KAFKA_CONTROLLER_PORT", 9093),
+        namenode_port=_port("QUESTLINE_NAMENODE_PORT", 8020),
+        namenode_http_port=_port("QUESTLINE_NAMENODE_HTTP_PORT", 9870),
+        datanode_port=_port("QUESTLINE_DATANODE_PORT", 9866),
+        datanode_http_port=_port("QUESTLINE_DATANODE_HTTP_PORT", 9864),
+        datanode_ipc_port=_port("QUESTLINE_DATANODE_IPC_PORT", 9867),
+        postgres_port=_port("QUESTLINE_POSTGRES_PORT", 5433),
+        metastore_port=_port("QUESTLINE_METASTORE_PORT", 9083),
+        trino_port=_port("QUESTLINE_TRINO_PORT", 8080),
+        kafka_heap=_heap("QUESTLINE_KAFKA_HEAP", "768m"),
+        namenode_heap=_heap("QUESTLINE_NAMENODE_HEAP", "512m"),
+        datanode_heap=_heap("QUESTLINE_DATANODE_HEAP", "384m"),
+        metastore_heap=_heap("QUESTLINE_METASTORE_HEAP", "512m"),
+        trino_heap=_heap("QUESTLINE_TRINO_HEAP", "2g"),
+        java_home=_path("QUESTLINE_JAVA_HOME", Path(java["default_home"])),
+        trino_java_home=_path("QUESTLINE_TRINO_JAVA_HOME", Path(java["trino_home"])),
+        start_timeout=float(os.environ.get("QUESTLINE_START_TIMEOUT", "180")),
+    )
