@@ -107,7 +107,9 @@ def cmd_env(s, args):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="questline-stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="questline-stack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("fetch", help="download artifacts into the cache")
     p.add_argument("names", nargs="*")

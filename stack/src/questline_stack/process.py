@@ -1,5 +1,6 @@
 """Run stack components as detached local processes: pid files, logs, readiness."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -123,19 +124,15 @@ def stop(s: Settings, name: str, *, timeout: float = 30) -> bool:
         pid_file(s, name).unlink(missing_ok=True)
         return False
     log(f"stopping {name} (pid {pid})")
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and running_pid(s, name) is not None:
         time.sleep(0.3)
     if running_pid(s, name) is not None:
         log(f"  {name} did not stop in {timeout:.0f}s; killing it")
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         time.sleep(0.5)
     pid_file(s, name).unlink(missing_ok=True)
     return True

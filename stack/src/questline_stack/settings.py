@@ -62,6 +62,7 @@ class Settings:
     java_home: Path
     trino_java_home: Path
     start_timeout: float
+    events_partitions: int
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -95,7 +96,14 @@ class Settings:
             "QUESTLINE_METASTORE_URI": self.metastore_uri,
             "QUESTLINE_TRINO_URL": self.trino_url,
             "JAVA_HOME": str(self.java_home),
+            "QUESTLINE_SPARK_JARS": ",".join(str(p) for p in _spark_jars(self)),
         }
+
+
+def _spark_jars(settings: "Settings"):
+    from questline_stack.components.spark import connector_jars
+
+    return connector_jars(settings)
 
 
 def _default_state_dir() -> Path:
@@ -128,4 +136,5 @@ def load() -> Settings:
         java_home=_path("QUESTLINE_JAVA_HOME", Path(java["default_home"])),
         trino_java_home=_path("QUESTLINE_TRINO_JAVA_HOME", Path(java["trino_home"])),
         start_timeout=float(os.environ.get("QUESTLINE_START_TIMEOUT", "180")),
+        events_partitions=_port("QUESTLINE_EVENTS_PARTITIONS", 4),
     )

@@ -15,7 +15,7 @@ def repo_root() -> Path:
     for parent in here.parents:
         if (parent / "versions.toml").is_file():
             return parent
-    raise FileNotFoundError("versions.toml not found above " + str(here) + "; set QUESTLINE_REPO to the repository root")
+    raise FileNotFoundError(f"versions.toml not found above {here}; set QUESTLINE_REPO to the repository root")
 
 
 @functools.cache

@@ -20,7 +20,7 @@ class Component(abc.ABC):
     def fetch(self) -> None:
         """Download what the component needs into the cache (no-op when cached)."""
 
-    def start(self) -> None:
+    def start(self) -> None:  # noqa: B027 - components without processes start nothing
         """Prepare state and start every process that is not running; wait until ready."""
 
     def ready(self) -> bool:
