@@ -1,0 +1,137 @@
+"""End-to-end check of a running local stack, one real round trip per component:
+
+1. Kafka: produce a record to a scratch topic and consume it back.
+2. HDFS: write a file through WebHDFS and read it back.
+3. Spark: write a small Parquet table into HDFS and register it in the Hive metastore.
+4. Trino: query that table through the hive catalog and get the exact row count.
+"""
+
+import json
+import os
+import time
+import urllib.request
+import uuid
+
+from questline_stack.artifacts import log
+from questline_stack.settings import Settings
+
+CHECK_TOPIC = "questline-stack-check"
+CHECK_SCHEMA = "questline_stack_check"
+
+
+class CheckFailed(AssertionError):
+    pass
+
+
+def check_kafka(s: Settings, run_id: str) -> None:
+    from confluent_kafka import Consumer, Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": s.kafka_bootstrap})
+    if CHECK_TOPIC not in admin.list_topics(timeout=10).topics:
+        for future in admin.create_topics([NewTopic(CHECK_TOPIC, num_partitions=1, replication_factor=1)]).values():
+            future.result(30)
+    producer = Producer({"bootstrap.servers": s.kafka_bootstrap, "enable.idempotence": True, "acks": "all"})
+    producer.produce(CHECK_TOPIC, key=run_id.encode(), value=run_id.encode())
+    if producer.flush(30) != 0:
+        raise CheckFailed("Kafka did not acknowledge the check record within 30s")
+    consumer = Consumer(
+        {"bootstrap.servers": s.kafka_bootstrap, "group.id": f"stack-check-{run_id}", "auto.offset.reset": "earliest"}
+    )
+    consumer.subscribe([CHECK_TOPIC])
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            msg = consumer.poll(1.0)
+            if msg is not None and not msg.error() and msg.value() == run_id.encode():
+                log("check: Kafka round trip ok")
+                return
+    finally:
+        consumer.close()
+    raise CheckFailed(f"the record produced to {CHECK_TOPIC} was not consumed back within 60s")
+
+
+def _webhdfs(s: Settings, method: str, path: str, op: str, data: bytes | None = None) -> bytes:
+    url = f"http://{s.host}:{s.namenode_http_port}/webhdfs/v1{path}?op={op}&user.name={os.environ.get('USER', 'root')}"
+    if op == "CREATE":
+        url += "&overwrite=true"
+    req = urllib.request.Request(url, method=method, data=data)
+    # urllib follows the NameNode's redirect to the DataNode for CREATE/OPEN.
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return resp.read()
+
+
+def check_hdfs(s: Settings, run_id: str) -> None:
+    path = f"/tmp/questline-stack-check/{run_id}.txt"
+    payload = f"questline stack check {run_id}\n".encode()
+    _webhdfs(s, "PUT", path, "CREATE", payload)
+    back = _webhdfs(s, "GET", path, "OPEN")
+    if back != payload:
+        raise CheckFailed(f"HDFS returned {back!r} for {path}, expected {payload!r}")
+    _webhdfs(s, "DELETE", path, "DELETE")
+    log("check: HDFS write/read ok")
+
+
+def spark_session(s: Settings, app_name: str):
+    """A local Spark session wired to the stack: HDFS, Hive metastore, Kafka connector."""
+    from pyspark.sql import SparkSession
+
+    env = s.client_env()
+    os.environ.setdefault("JAVA_HOME", env["JAVA_HOME"])
+    return (
+        SparkSession.builder.master("local[1]")
+        .appName(app_name)
+        .config("spark.jars", env["QUESTLINE_SPARK_JARS"])
+        .config("spark.driver.memory", "768m")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.ui.enabled", "false")
+        .config("spark.hadoop.fs.defaultFS", s.hdfs_uri)
+        .config("spark.hadoop.hive.metastore.uris", s.metastore_uri)
+        .config("spark.sql.warehouse.dir", f"{s.hdfs_uri}/user/hive/warehouse")
+        .enableHiveSupport()
+        .getOrCreate()
+    )
+
+
+def check_spark_to_trino(s: Settings, run_id: str, rows: int = 1234) -> None:
+    import trino
+
+    table = f"check_{run_id.replace('-', '_')}"
+    location = f"{s.hdfs_uri}/tmp/questline-stack-check/{table}"
+    spark = spark_session(s, "questline-stack-check")
+    try:
+        df = spark.range(rows).selectExpr("id", "cast(id % 7 as int) as bucket")
+        df.write.mode("overwrite").parquet(location)
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS {CHECK_SCHEMA}")
+        spark.sql(
+            f"CREATE TABLE IF NOT EXISTS {CHECK_SCHEMA}.{table} (id BIGINT, bucket INT) "
+            f"STORED AS PARQUET LOCATION '{location}'"
+        )
+    finally:
+        spark.stop()
+    log(f"check: Spark wrote {rows} rows to {location} and registered {CHECK_SCHEMA}.{table}")
+
+    conn = trino.dbapi.connect(host=s.host, port=s.trino_port, user="questline-check", catalog="hive")
+    cur = conn.cursor()
+    cur.execute(f"SELECT count(*), count(DISTINCT id) FROM hive.{CHECK_SCHEMA}.{table}")
+    count, distinct = cur.fetchone()
+    cur.execute(f"DROP TABLE hive.{CHECK_SCHEMA}.{table}")
+    cur.fetchall()
+    if (count, distinct) != (rows, rows):
+        raise CheckFailed(f"Trino counted {count} rows ({distinct} distinct) in {table}, expected {rows}")
+    log(f"check: Trino read exactly {count} rows back")
+
+
+def run_check(s: Settings) -> int:
+    run_id = uuid.uuid4().hex[:12]
+    started = time.monotonic()
+    steps = [("kafka", check_kafka), ("hdfs", check_hdfs), ("spark->hive->trino", check_spark_to_trino)]
+    for name, step in steps:
+        try:
+            step(s, run_id)
+        except Exception as exc:
+            print(json.dumps({"check": name, "ok": False, "error": str(exc)}))
+            log(f"check FAILED at {name}: {exc}")
+            return 1
+    log(f"stack check passed in {time.monotonic() - started:.1f}s")
+    return 0
