@@ -1,0 +1,63 @@
+"""gunicorn configuration: `gunicorn -c python:questline_api.gunicorn_conf`.
+
+Every value comes from questline_api.settings (environment variables). The app
+is loaded in each worker after fork (no preload), which creates that worker's
+Kafka producer; worker_exit flushes it.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from questline_api import settings as _settings_module
+from questline_api.logs import logging_config
+
+_settings = _settings_module.load()
+
+# prometheus_client picks multiprocess mode when it is first imported, which
+# happens in the workers; the directory must exist and be empty before they fork.
+_own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _own_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="questline-api-metrics-")
+_metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+_metrics_dir.mkdir(parents=True, exist_ok=True)
+
+wsgi_app = "questline_api.app:create_app()"
+preload_app = False
+bind = _settings.bind
+workers = _settings.workers
+threads = _settings.threads
+worker_class = "gthread"
+timeout = _settings.worker_timeout
+graceful_timeout = _settings.graceful_timeout
+keepalive = _settings.keepalive
+limit_request_field_size = _settings.max_header_bytes
+logconfig_dict = logging_config(_settings.log_level)
+accesslog = "-" if _settings.access_log else None
+proc_name = "questline-api"
+
+
+def on_starting(server):
+    # Files of a previous run would be added to this run's counters.
+    for stale in _metrics_dir.glob("*.db"):
+        stale.unlink()
+
+
+def worker_exit(server, worker):
+    app = getattr(worker, "wsgi", None)
+    if app is not None:
+        from questline_api.app import close_app
+
+        close_app(app, timeout=_settings.graceful_timeout)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _own_metrics_dir:
+        shutil.rmtree(_metrics_dir, ignore_errors=True)

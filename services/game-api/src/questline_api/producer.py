@@ -1,0 +1,136 @@
+"""The per-worker Kafka producer: send records and wait for Kafka's delivery reports.
+
+Created in the app factory, i.e. in each gunicorn worker after fork (librdkafka's
+threads do not survive a fork). One background thread serves delivery reports so
+that any number of request threads can wait on their own records at once.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+import confluent_kafka
+
+from questline_api.settings import Settings
+from questline_events import TOPIC_EVENTS
+
+log = logging.getLogger(__name__)
+
+Record = tuple[bytes | None, bytes]  # (key, value)
+
+
+class _Pending:
+    """Delivery state of the records of one request."""
+
+    __slots__ = ("delivered", "done", "errors", "lock", "remaining")
+
+    def __init__(self, count: int):
+        self.delivered = [False] * count
+        self.errors: list[str] = []
+        self.remaining = count
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+
+    def report(self, index: int, err) -> None:
+        with self.lock:
+            if err is None:
+                self.delivered[index] = True
+            else:
+                self.errors.append(str(err))
+            self.remaining -= 1
+            if self.remaining == 0:
+                self.done.set()
+
+
+class EventProducer:
+    """confluent-kafka producer: idempotent, acks=all, keyed records to the events topic."""
+
+    def __init__(self, settings: Settings, on_queue_length: Callable[[int], None] | None = None):
+        self._settings = settings
+        self._on_queue_length = on_queue_length
+        self._producer = confluent_kafka.Producer(
+            {
+                "bootstrap.servers": settings.kafka_bootstrap_servers,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": settings.kafka_linger_ms,
+                "compression.type": settings.kafka_compression,
+                # Give up on a record when its request gives up, so a timed-out
+                # record does not linger in the queue and land long after the 503.
+                "message.timeout.ms": max(1, int(settings.produce_timeout * 1000)),
+                "client.id": "questline-api",
+                "error_cb": self._on_error,
+            }
+        )
+        self._ready_lock = threading.Lock()
+        self._ready_checked_at = float("-inf")
+        self._ready = False
+        self._stop = threading.Event()
+        self._poller = threading.Thread(target=self._serve_delivery_reports, name="kafka-delivery-reports", daemon=True)
+        self._poller.start()
+
+    def send(self, records: Sequence[Record], timeout: float) -> list[bool]:
+        """Produce `records` and wait up to `timeout` s; which ones Kafka acknowledged."""
+        if not records:
+            return []
+        pending = _Pending(len(records))
+        produce = self._producer.produce
+        for index, (key, value) in enumerate(records):
+            try:
+                produce(TOPIC_EVENTS, value, key, on_delivery=lambda err, _msg, i=index: pending.report(i, err))
+            except (BufferError, confluent_kafka.KafkaException) as exc:
+                # Not queued: count it as reported (failed) and queue nothing more.
+                for unqueued in range(index, len(records)):
+                    pending.report(unqueued, exc)
+                break
+        if not pending.done.wait(timeout):
+            log.warning(
+                "kafka did not acknowledge %d of %d records within %.2fs", pending.remaining, len(records), timeout
+            )
+        elif pending.errors:
+            log.warning("kafka refused %d of %d records: %s", len(pending.errors), len(records), pending.errors[0])
+        return list(pending.delivered)
+
+    def ready(self) -> bool:
+        """Kafka answers a metadata request for the events topic (cached briefly)."""
+        with self._ready_lock:
+            now = time.monotonic()
+            if now - self._ready_checked_at >= self._settings.ready_cache_seconds:
+                self._ready = self._topic_reachable(timeout=min(2.0, self._settings.produce_timeout))
+                self._ready_checked_at = now
+            return self._ready
+
+    def _topic_reachable(self, timeout: float) -> bool:
+        try:
+            metadata = self._producer.list_topics(TOPIC_EVENTS, timeout=timeout)
+        except confluent_kafka.KafkaException as exc:
+            log.warning("kafka not reachable: %s", exc)
+            return False
+        topic = metadata.topics.get(TOPIC_EVENTS)
+        return topic is not None and topic.error is None and bool(topic.partitions)
+
+    def queue_length(self) -> int:
+        return len(self._producer)
+
+    def close(self, timeout: float = 10.0) -> int:
+        """Stop serving reports and flush; the number of records still unsent."""
+        self._stop.set()
+        self._poller.join(timeout=1.0)
+        left = self._producer.flush(timeout)
+        if left:
+            log.error("%d records were not delivered before the worker exited", left)
+        return left
+
+    def _serve_delivery_reports(self) -> None:
+        reported_at = 0.0
+        while not self._stop.is_set():
+            self._producer.poll(0.1)
+            now = time.monotonic()
+            if self._on_queue_length is not None and now - reported_at >= 1.0:
+                self._on_queue_length(len(self._producer))
+                reported_at = now
+
+    @staticmethod
+    def _on_error(err) -> None:
+        log.warning("kafka client error: %s", err)
