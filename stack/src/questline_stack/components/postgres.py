@@ -104,11 +104,6 @@ class Postgres(Component):
             f"port={self.s.postgres_port}",
             "-c",
             f"unix_socket_directories={self.socket_dir}",
-            # The metastore is the only client: keep the server small.
-            "-c",
-            "max_connections=40",
-            "-c",
-            "shared_buffers=64MB",
         ]
 
     def ready(self) -> bool:
