@@ -14,7 +14,7 @@ export QUESTLINE_CACHE ?= $(HOME)/.cache/questline
 export PIP_CACHE_DIR ?= $(QUESTLINE_CACHE)/pip
 
 # Python packages of this repository, installed editable into one virtualenv.
-PACKAGES := services/event-schema stack
+PACKAGES := services/event-schema stack kind
 
 .PHONY: help
 help: ## list the targets
@@ -49,6 +49,24 @@ stack-logs: venv ## list the log files (make stack-logs NAME=kafka for one)
 	@$(STACK) logs $(NAME)
 stack-check: stack-up ## end-to-end check: Kafka, HDFS, Spark -> Hive -> Trino
 	@$(STACK) check
+
+# ---------------------------------------------------------------- kubernetes on kind (docs/kubernetes.md)
+# Needs a Docker engine; kind and skaffold are built at their versions.toml pins into $(QUESTLINE_CACHE)/bin
+# unless already on PATH. The offline checks of images/, skaffold.yaml and kind/ run in `make test`.
+KIND_CLI := $(VENV)/bin/questline-kind
+.PHONY: kind-tools kind-up dev kind-down smoke images-check
+kind-tools: venv ## build the pinned kind and skaffold (skaffold: several minutes, once)
+	@$(KIND_CLI) tools
+kind-up: venv ## create the kind cluster with ingress-nginx on ports 80/443 (idempotent)
+	@$(KIND_CLI) up
+dev: venv ## skaffold dev on kind: build, deploy, port-forward API :8080 and Trino :8081, rebuild on change
+	@$(KIND_CLI) dev
+kind-down: venv ## delete the kind cluster and everything in it
+	@$(KIND_CLI) down
+smoke: venv ## post traffic through the ingress, then check the counts through Trino
+	@$(KIND_CLI) smoke
+images-check: venv ## the offline checks of Dockerfiles, skaffold.yaml and kind (part of make test)
+	@$(VENV)/bin/pytest tests/images
 
 # ---------------------------------------------------------------- tests
 .PHONY: lint test test-unit
