@@ -14,7 +14,7 @@ export QUESTLINE_CACHE ?= $(HOME)/.cache/questline
 export PIP_CACHE_DIR ?= $(QUESTLINE_CACHE)/pip
 
 # Python packages of this repository, installed editable into one virtualenv.
-PACKAGES := services/event-schema stack kind
+PACKAGES := services/event-schema stack kind services/game-api
 
 .PHONY: help
 help: ## list the targets
@@ -67,6 +67,15 @@ smoke: venv ## post traffic through the ingress, then check the counts through T
 	@$(KIND_CLI) smoke
 images-check: venv ## the offline checks of Dockerfiles, skaffold.yaml and kind (part of make test)
 	@$(VENV)/bin/pytest tests/images
+
+# ---------------------------------------------------------------- game API (docs/api.md)
+.PHONY: api bench-deps bench-api
+api: venv ## run the game API locally on :8000 against the stack's Kafka (make stack-up first)
+	@eval "$$($(STACK) env)" && exec $(VENV)/bin/gunicorn -c python:questline_api.gunicorn_conf
+bench-deps: ## install the benchmark's load client (wrk, Debian package; root)
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk; }
+bench-api: venv bench-deps ## benchmark: hello-world baseline vs single-event vs batch endpoint, local Kafka
+	@$(PY) bench/bench_api.py
 
 # ---------------------------------------------------------------- tests
 .PHONY: lint test test-unit
