@@ -1,0 +1,207 @@
+"""`make demo`: the whole pipeline on the local stack, proven by counting.
+
+1. start the local stack (idempotent), 2. create the tables, 3. start the game
+API (gunicorn) and 4. the streaming job as background processes of the stack
+(pids and logs in its state dir; left running for you to explore), 5. probe the
+pipeline with one event until Trino sees it, 6. run the player simulator,
+7. wait until the tables hold the run, 8. print the report and write the HTML,
+9. account for every acknowledged event: exactly once, or exit non-zero.
+Each run has its own run id in every player id, so running it again only
+counts the new run.
+"""
+
+import dataclasses
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from rich.console import Console
+
+from questline_analytics import accounting, queries, report
+from questline_analytics import settings as analytics_settings
+from questline_loadgen import settings as loadgen_settings
+from questline_loadgen.cli import progress_display, summary_table
+from questline_loadgen.simulator import run as run_simulator
+from questline_stack import process
+from questline_stack import settings as stack_settings
+
+API = "api"
+STREAM = "stream-events-to-hdfs"
+# Components the demo starts beside the stack; `questline demo --stop` stops them.
+DEMO_PROCESSES = (STREAM, API)
+
+
+class DemoFailed(RuntimeError):
+    pass
+
+
+@dataclasses.dataclass
+class Step:
+    console: Console
+    number: int = 0
+    total: int = 9
+    started: float = dataclasses.field(default_factory=time.monotonic)
+
+    def __call__(self, text: str) -> None:
+        self.number += 1
+        elapsed = time.monotonic() - self.started
+        self.console.rule(f"[bold]step {self.number}/{self.total}[/]: {text}  [dim](+{elapsed:.0f}s)", align="left")
+
+
+def _bin(name: str) -> str:
+    """A console script of this virtualenv (the one running the demo)."""
+    return str(Path(sys.executable).parent / name)
+
+
+def _run(console: Console, argv: Sequence[str], env: dict[str, str], what: str) -> None:
+    result = subprocess.run(list(argv), env={**os.environ, **env})
+    if result.returncode != 0:
+        raise DemoFailed(f"{what} failed (exit {result.returncode}): {' '.join(argv)}")
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_api(stack, console: Console, api_url: str, env: dict[str, str]) -> None:
+    if process.running_pid(stack, API) is not None:
+        console.print(f"API already running (pid {process.running_pid(stack, API)}), {api_url}")
+        return
+    parts = urlsplit(api_url)
+    api_env = {**env, "QUESTLINE_API_BIND": f"{parts.hostname}:{parts.port or 80}"}
+    pid = process.spawn(stack, API, [_bin("gunicorn"), "-c", "python:questline_api.gunicorn_conf"], env=api_env)
+    console.print(f"API started: pid {pid}, log {process.log_file(stack, API)}")
+    process.wait_until(stack, API, lambda: _http_ok(f"{api_url}/readyz"), timeout=60, what="ready")
+
+
+def start_stream(stack, console: Console, env: dict[str, str]) -> None:
+    if process.running_pid(stack, STREAM) is not None:
+        console.print(f"streaming job already running (pid {process.running_pid(stack, STREAM)})")
+        return
+    pid = process.spawn(stack, STREAM, [_bin(STREAM)], env=env)
+    console.print(f"streaming job started: pid {pid}, log {process.log_file(stack, STREAM)}")
+
+
+def probe_pipeline(stack, console: Console, conn, api_url: str, timeout: float) -> float:
+    """Post one event and wait until Trino returns it: the pipeline is live end to end."""
+    import httpx
+
+    player = f"probe{uuid.uuid4().hex[:12]}"
+    key = uuid.uuid4().hex
+    response = httpx.post(
+        f"{api_url}/v1/players/{player}/guild-memberships",
+        json={"guild_name": "Demo Probes", "client_event_id": key},
+        timeout=30,
+    )
+    response.raise_for_status()
+    event_id = response.json()["event_id"]
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            _, rows = queries.fetch(conn, "SELECT count(*) FROM events WHERE event_id = ?", [event_id])
+            if rows[0][0] >= 1:
+                return time.monotonic() - started
+        except Exception as exc:  # the tables may not be queryable for the first seconds
+            last_error = exc
+        else:
+            last_error = None
+        if process.running_pid(stack, STREAM) is None:
+            raise DemoFailed(
+                f"the streaming job exited; see {process.log_file(stack, STREAM)}\n"
+                + process.tail(process.log_file(stack, STREAM))
+            )
+        time.sleep(1)
+    raise DemoFailed(f"probe event {event_id} not visible in Trino after {timeout:.0f}s (last error: {last_error})")
+
+
+def stop(console: Console) -> int:
+    stack = stack_settings.load()
+    for name in DEMO_PROCESSES:
+        if not process.stop(stack, name):
+            console.print(f"{name} was not running")
+    return 0
+
+
+def run_demo(simulator_argv: Sequence[str], console: Console) -> int:
+    stack = stack_settings.load()
+    step = Step(console)
+    step("local stack: Kafka, HDFS, PostgreSQL, Hive metastore, Trino")
+    _run(console, [_bin("questline-stack"), "up"], {}, "questline-stack up")
+    env = stack.client_env()
+    os.environ.update(env)
+    analytics = analytics_settings.load(os.environ)
+    sim = loadgen_settings.load(simulator_argv, os.environ)
+    artifacts = sim.ground_truth_path.parent
+
+    step("tables: database `questline` and its tables in the Hive metastore (idempotent)")
+    _run(console, [_bin("create-tables")], env, "create-tables")
+
+    step(f"game API: gunicorn at {sim.api_url}")
+    start_api(stack, console, sim.api_url, env)
+
+    step("streaming job: Kafka topic `events` -> Parquet tables in HDFS")
+    start_stream(stack, console, env)
+    conn = queries.connect(analytics)
+    seconds = probe_pipeline(stack, console, conn, sim.api_url, analytics.catch_up_timeout)
+    console.print(f"probe event posted to the API was visible in Trino after {seconds:.1f}s: the pipeline is live")
+
+    step(f"simulator: {sim.players:,} players, {sim.rate:g} events/s for {sim.duration:g}s (run {sim.run_id})")
+    progress, update = progress_display(console, sim.duration)
+    with progress:
+        truth = run_simulator(sim, update)
+    console.print(summary_table(truth))
+    console.print(f"ground truth: {sim.ground_truth_path}")
+    if truth.total_acknowledged == 0:
+        raise DemoFailed("the API acknowledged no event; see the API log " + str(process.log_file(stack, API)))
+
+    step("waiting until the tables hold every acknowledged event")
+    document = truth.to_dict()
+
+    def polled(result: accounting.Accounting, elapsed: float) -> None:
+        console.print(f"  {elapsed:5.0f}s  {result.line()}")
+
+    result = accounting.wait_until_caught_up(conn, document, analytics.catch_up_timeout, polled)
+
+    step("report: the business questions over all data in the tables")
+    results = queries.run_all(conn)
+    report.print_report(results, console)
+    notes = [f"run {sim.run_id}: {result.line()}", f"ground truth: {sim.ground_truth_path}"]
+    html_path = report.write_html(results, artifacts, notes)
+    console.print(f"HTML report: {html_path}")
+
+    step("accounting: ground truth against the tables")
+    console.print(f"[bold]{result.line()}[/]")
+    if result.unknown_landed:
+        console.print(f"({result.unknown_landed:,} event(s) of unknown outcome are in the tables, once each)")
+    for url in (f"{sim.api_url}/play", f"{sim.api_url}/dashboard"):
+        if _http_ok(url):
+            console.print(f"open {url}")
+    console.print(
+        "the API and the streaming job keep running: `make demo-stop` stops them, `make stack-down` the stack"
+    )
+    if not result.ok:
+        for problem in result.problems():
+            console.print(f"[red]FAILED: {problem}")
+        return 1
+    console.print("[green bold]every acknowledged event is in the tables exactly once")
+    return 0
+
+
+def main(simulator_argv: Sequence[str]) -> int:
+    console = Console()
+    try:
+        return run_demo(simulator_argv, console)
+    except (DemoFailed, process.StartError, loadgen_settings.SettingsError, analytics_settings.SettingsError) as exc:
+        console.print(f"[red bold]demo FAILED:[/] {exc}")
+        return 1

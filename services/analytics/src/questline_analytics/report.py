@@ -1,0 +1,171 @@
+"""The report: each question's answer as a terminal table, and one HTML page with charts.
+
+Charts are matplotlib PNGs embedded in the page (base64), so report.html is a
+single file that opens anywhere without a server.
+"""
+
+import base64
+import datetime as dt
+import decimal
+import html
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: render to PNG only
+import matplotlib.pyplot as plt
+from rich.console import Console
+from rich.table import Table
+
+from questline_analytics.queries import Result
+
+# Beyond this many rows a terminal table shows the first ones and says how many it left out.
+TERMINAL_ROWS = 15
+
+
+def cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float | decimal.Decimal):
+        return f"{value:,.1f}"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def terminal_table(result: Result) -> Table:
+    table = Table(title=result.query.question, title_justify="left", title_style="bold")
+    for i, column in enumerate(result.columns):
+        numeric = any(isinstance(row[i], int | float | decimal.Decimal) for row in result.rows)
+        table.add_column(column, justify="right" if numeric else "left")
+    for row in result.rows[:TERMINAL_ROWS]:
+        table.add_row(*(cell(v) for v in row))
+    if not result.rows:
+        table.caption = "(no rows yet)"
+    elif len(result.rows) > TERMINAL_ROWS:
+        table.caption = f"... {len(result.rows) - TERMINAL_ROWS:,} more rows in the HTML report"
+    return table
+
+
+def print_report(results: list[Result], console: Console) -> None:
+    for result in results:
+        console.print(terminal_table(result))
+        console.print()
+
+
+# ---------------------------------------------------------------- charts
+
+
+def _column(result: Result, name: str) -> list:
+    index = result.columns.index(name)
+    return [row[index] for row in result.rows]
+
+
+def _png(figure) -> str:
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def chart_items(result: Result) -> str:
+    figure, axes = plt.subplots(figsize=(7, 3.5))
+    axes.bar(_column(result, "item"), _column(result, "purchases"), color="#8c5a2b")
+    axes.set_ylabel("purchases")
+    axes.set_title("Purchases by item")
+    return _png(figure)
+
+
+def chart_guild_sizes(result: Result) -> str:
+    figure, axes = plt.subplots(figsize=(7, 3.5))
+    guilds = sorted(set(_column(result, "guild_name")))
+    for guild in guilds:
+        rows = [(row[1], row[4]) for row in result.rows if row[0] == guild]
+        axes.step([r[0] for r in rows], [r[1] for r in rows], where="post", marker="o", label=guild)
+    axes.set_ylabel("members")
+    axes.set_title("Guild sizes over time (joins - leaves)")
+    axes.legend(fontsize="x-small", ncol=2)
+    figure.autofmt_xdate()
+    return _png(figure)
+
+
+def chart_events_per_hour(result: Result) -> str:
+    figure, axes = plt.subplots(figsize=(7, 3.5))
+    hours = _column(result, "hour")
+    bottom = [0] * len(hours)
+    for family in ("visits", "purchases", "joins", "declarations"):
+        counts = _column(result, family)
+        axes.bar(hours, counts, bottom=bottom, width=0.035, label=family)
+        bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
+    axes.set_ylabel("events")
+    axes.set_title("Events per hour by family (UTC)")
+    axes.legend(fontsize="x-small")
+    figure.autofmt_xdate()
+    return _png(figure)
+
+
+CHARTS: dict[str, Callable[[Result], str]] = {
+    "most_popular_items": chart_items,
+    "guild_sizes_over_time": chart_guild_sizes,
+    "events_per_hour": chart_events_per_hour,
+}
+
+# ---------------------------------------------------------------- HTML
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #2b2118; }
+h1 { color: #6b3e14; } h2 { font-size: 1.05rem; margin-top: 2rem; }
+table { border-collapse: collapse; font-size: 0.85rem; }
+th, td { border: 1px solid #d8c8b0; padding: 0.2rem 0.6rem; }
+th { background: #f3e9d8; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.meta { color: #7a6a58; font-size: 0.85rem; } details { margin: 0.5rem 0; }
+"""
+
+
+def html_table(result: Result) -> str:
+    if not result.rows:
+        return "<p class='meta'>(no rows yet)</p>"
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in result.columns)
+    body = []
+    for row in result.rows:
+        cells = "".join(
+            f"<td class='n'>{html.escape(cell(v))}</td>"
+            if isinstance(v, int | float | decimal.Decimal)
+            else f"<td>{html.escape(cell(v))}</td>"
+            for v in row
+        )
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def html_report(results: list[Result], title: str, notes: list[str]) -> str:
+    sections = []
+    for result in results:
+        chart = CHARTS.get(result.query.name)
+        image = ""
+        if chart and result.rows:
+            image = f"<img alt='{html.escape(result.query.name)}' src='data:image/png;base64,{chart(result)}'>"
+        sections.append(
+            f"<section id='{result.query.name}'><h2>{html.escape(result.query.question)}</h2>{image}"
+            f"{html_table(result)}<details><summary>SQL</summary><pre>{html.escape(result.query.sql)}</pre>"
+            "</details></section>"
+        )
+    meta = "".join(f"<p class='meta'>{html.escape(n)}</p>" for n in notes)
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{meta}{''.join(sections)}</body></html>\n"
+    )
+
+
+def write_html(results: list[Result], directory: Path, notes: list[str]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "report.html"
+    path.write_text(html_report(results, "questline report", notes), "utf-8")
+    return path
