@@ -6,6 +6,7 @@ files as tools/install.sh uses for helm and kubeconform; a binary already on PAT
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,10 +18,11 @@ from questline_kind.settings import Settings
 from questline_stack.versions import versions
 
 SKAFFOLD_MODULE = "github.com/GoogleContainerTools/skaffold/v2"
+KIND_MODULE = "sigs.k8s.io/kind"
 
 # name -> (Go package to install, linker flags that stamp the version into the binary)
 _GO_TOOLS: dict[str, tuple[str, str]] = {
-    "kind": ("sigs.k8s.io/kind", ""),
+    "kind": (KIND_MODULE, ""),
     "skaffold": (
         f"{SKAFFOLD_MODULE}/cmd/skaffold",
         f"-X {SKAFFOLD_MODULE}/pkg/skaffold/version.version={{version}}",
@@ -79,12 +81,10 @@ def ensure(settings: Settings, name: str) -> str:
     return str(settings.bin_dir / name)
 
 
-def skaffold_schema(settings: Settings, api_version: str) -> Path:
-    """skaffold's published JSON schema for api_version (e.g. skaffold/v4beta14), from the Go module
-    of the pinned skaffold release (downloaded once into the cache)."""
-    version = versions()["tools"]["skaffold"]
+def go_module(settings: Settings, module: str, version: str) -> Path:
+    """The source of a Go module version, downloaded once into the cache through the module proxy."""
     result = subprocess.run(
-        [_go(), "mod", "download", "-json", f"{SKAFFOLD_MODULE}@{version}"],
+        [_go(), "mod", "download", "-json", f"{module}@{version}"],
         env=_go_env(settings),
         capture_output=True,
         text=True,
@@ -92,11 +92,29 @@ def skaffold_schema(settings: Settings, api_version: str) -> Path:
     )
     info = json.loads(result.stdout or "{}")
     if result.returncode != 0 or "Dir" not in info:
-        raise ToolError(f"go mod download {SKAFFOLD_MODULE}@{version} failed: {info.get('Error') or result.stderr}")
-    schema = Path(info["Dir"]) / "docs-v2" / "content" / "en" / "schemas" / f"{api_version.split('/')[-1]}.json"
+        raise ToolError(f"go mod download {module}@{version} failed: {info.get('Error') or result.stderr}")
+    return Path(info["Dir"])
+
+
+def skaffold_schema(settings: Settings, api_version: str) -> Path:
+    """skaffold's published JSON schema for api_version (e.g. skaffold/v4beta14), from the Go module
+    of the pinned skaffold release."""
+    version = versions()["tools"]["skaffold"]
+    schemas = go_module(settings, SKAFFOLD_MODULE, version) / "docs-v2" / "content" / "en" / "schemas"
+    schema = schemas / f"{api_version.split('/')[-1]}.json"
     if not schema.is_file():
         raise ToolError(f"skaffold {version} publishes no schema for {api_version} (looked for {schema})")
     return schema
+
+
+def kind_default_node_image(settings: Settings) -> str:
+    """The node image the pinned kind release was built and tested with (its compiled-in default)."""
+    source = go_module(settings, KIND_MODULE, versions()["tools"]["kind"])
+    defaults = (source / "pkg" / "apis" / "config" / "defaults" / "image.go").read_text()
+    match = re.search(r'const Image = "([^"]+)"', defaults)
+    if not match:
+        raise ToolError(f"no default node image found in {source}/pkg/apis/config/defaults/image.go")
+    return match.group(1)
 
 
 def docker_engine_problem() -> str | None:

@@ -1,0 +1,21 @@
+"""Fixtures of the image tests (helpers are in imagelib.py)."""
+
+import pytest
+import yaml
+from imagelib import DOCKERFILES, REPO, Dockerfile, parse
+
+
+@pytest.fixture(params=DOCKERFILES, ids=lambda p: p.parent.name)
+def image(request) -> Dockerfile:
+    return parse(request.param)
+
+
+@pytest.fixture(scope="session")
+def skaffold() -> dict:
+    return yaml.safe_load((REPO / "skaffold.yaml").read_text())
+
+
+@pytest.fixture(scope="session")
+def artifacts(skaffold) -> dict[str, dict]:
+    """skaffold artifact image name -> artifact."""
+    return {a["image"]: a for a in skaffold["build"]["artifacts"]}
