@@ -14,7 +14,7 @@ export QUESTLINE_CACHE ?= $(HOME)/.cache/questline
 export PIP_CACHE_DIR ?= $(QUESTLINE_CACHE)/pip
 
 # Python packages of this repository, installed editable into one virtualenv.
-PACKAGES := services/event-schema stack kind services/game-api
+PACKAGES := services/event-schema stack kind services/game-api apiserver
 
 .PHONY: help
 help: ## list the targets
@@ -76,6 +76,21 @@ bench-deps: ## install the benchmark's load client (wrk, Debian package; root)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk; }
 bench-api: venv bench-deps ## benchmark: hello-world baseline vs single-event vs batch endpoint, local Kafka
 	@$(PY) bench/bench_api.py
+
+# ---------------------------------------------------------------- kube-apiserver + etcd (docs/apiserver.md)
+# A real control plane built from the Go module proxy; the `apiserver` tests install the chart into it.
+APISERVER := $(VENV)/bin/questline-apiserver
+.PHONY: apiserver-build apiserver-up apiserver-down apiserver-status test-apiserver
+apiserver-build: venv ## build kube-apiserver and etcd once per pinned version (cold: see docs/apiserver.md)
+	@$(APISERVER) build
+apiserver-up: venv ## start etcd and kube-apiserver on 127.0.0.1 (builds first if needed); prints KUBECONFIG
+	@$(APISERVER) up
+apiserver-down: venv ## stop them (make apiserver-down PURGE=1 also deletes certificates and etcd data)
+	@$(APISERVER) down $(if $(PURGE),--purge)
+apiserver-status: venv ## pids, memory and readiness
+	@$(APISERVER) status
+test-apiserver: venv ## helm install/upgrade/uninstall of the chart against the real API server
+	@$(VENV)/bin/pytest -m apiserver tests/apiserver
 
 # ---------------------------------------------------------------- tests
 .PHONY: lint test test-unit
