@@ -112,8 +112,13 @@ def table_counts(url: str, catalog: str, player_id: str) -> dict[str, collection
         return counts
 
 
-def run(settings: Settings) -> dict[str, collections.Counter]:
-    """The whole smoke flow; returns the counts Trino reported, raises SmokeFailure otherwise."""
+class SmokeResult(NamedTuple):
+    player_id: str
+    counts: dict[str, collections.Counter]  # what Trino reported, per table
+
+
+def run(settings: Settings) -> SmokeResult:
+    """The whole smoke flow; raises SmokeFailure unless Trino reports exactly the posted actions."""
     api = kube.api_client(settings)
     kube.wait_until_ready(api, settings.namespace, timeout=settings.timeout)
     player_id = f"smoke-{uuid.uuid4().hex[:12]}"
@@ -128,7 +133,7 @@ def run(settings: Settings) -> dict[str, collections.Counter]:
                 got = {"error": collections.Counter({str(exc.message): 1})}
             if got == want:
                 print(f"[smoke] {player_id}: Trino counts match {dict(want['events'])}", flush=True)
-                return got
+                return SmokeResult(player_id, got)
             if time.monotonic() > deadline:
                 raise SmokeFailure(f"after {settings.timeout:.0f}s Trino reports {got}, expected {want} ({player_id})")
             time.sleep(5)
