@@ -76,6 +76,10 @@ def java_argv(java_home: Path, heap: str, classpath: list[Path], main: str, *arg
     return [
         str(java_home / "bin" / "java"),
         f"-Xmx{heap}",
+        # Small heaps on a shared 2-core machine: one GC thread, and no C2 compiler,
+        # which halves the CPU these lightly loaded daemons burn while starting.
+        "-XX:+UseSerialGC",
+        "-XX:TieredStopAtLevel=1",
         *JAVA17_OPENS,
         "-cp",
         ":".join(str(p) for p in classpath),
@@ -223,9 +227,10 @@ class Hdfs(Component):
         env = self._env()
         if process.running_pid(self.s, "namenode") is None:
             process.spawn(self.s, "namenode", self._daemon_argv(self.s.namenode_heap, _NAMENODE_MAIN), env=env)
-        process.wait_until(self.s, "namenode", self._namenode_answers, what="answering on its web port")
+        # The DataNode retries until the NameNode listens, so both JVMs start at once.
         if process.running_pid(self.s, "datanode") is None:
             process.spawn(self.s, "datanode", self._daemon_argv(self.s.datanode_heap, _DATANODE_MAIN), env=env)
+        process.wait_until(self.s, "namenode", self._namenode_answers, what="answering on its web port")
         process.wait_until(self.s, "datanode", self.ready, what="registered and HDFS out of safe mode")
         for path in (WAREHOUSE_DIR, DATA_DIR):
             self.mkdirs(path)
