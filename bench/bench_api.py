@@ -1,0 +1,202 @@
+"""Benchmark of the game API against the local stack's Kafka (not a test).
+
+In one invocation, with the same gunicorn configuration (questline_api.gunicorn_conf)
+and the same load client (wrk), it measures:
+  baseline  a bare Flask "hello" endpoint: the ceiling of the HTTP stack
+  single    POST /v1/players/{id}/purchases: one event per request, 2xx after Kafka's ack
+  batch     POST /v1/events:batch with --batch-size events per request
+and prints req/s, events/s, p50/p99 latency and the ratio to the baseline, plus
+the number of records Kafka appended, as a check that every 2xx was an event.
+
+  .venv/bin/python bench/bench_api.py [--duration 15] [--connections 16] [--batch-size 500]
+
+Targets (issue 3): single >= 60% of the baseline's req/s with p99 < 25 ms;
+batch >= 50,000 events/s on 2 cores. wrk comes from Debian: `make bench-deps`.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from confluent_kafka import Consumer, TopicPartition
+
+from questline_events import TOPIC_EVENTS
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+
+
+@dataclasses.dataclass
+class Result:
+    name: str
+    requests_per_s: float
+    events_per_request: int
+    p50_ms: float
+    p99_ms: float
+    failed: int  # non-2xx answers and socket errors
+
+    @property
+    def events_per_s(self) -> float:
+        return self.requests_per_s * self.events_per_request
+
+
+def kafka_bootstrap() -> str:
+    subprocess.run([BIN / "questline-stack", "up", "kafka"], check=True)
+    out = subprocess.run([BIN / "questline-stack", "env"], check=True, capture_output=True, text=True).stdout
+    return re.search(r"KAFKA_BOOTSTRAP_SERVERS=(\S+)", out).group(1)
+
+
+def topic_end(bootstrap: str) -> int:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "questline-bench-watermarks"})
+    try:
+        partitions = consumer.list_topics(TOPIC_EVENTS, timeout=10).topics[TOPIC_EVENTS].partitions
+        return sum(consumer.get_watermark_offsets(TopicPartition(TOPIC_EVENTS, p), timeout=10)[1] for p in partitions)
+    finally:
+        consumer.close()
+
+
+class Server:
+    def __init__(self, app: str | None, bootstrap: str, port: int, workdir: Path):
+        self.url = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "QUESTLINE_API_BIND": f"127.0.0.1:{port}"}
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        command = [str(BIN / "gunicorn"), "-c", "python:questline_api.gunicorn_conf"]
+        if app:  # the same config, another app: command-line arguments override the file
+            command += ["--pythonpath", str(HERE), app]
+        self.log = workdir / f"gunicorn-{port}.log"
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def wait(self, path: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + path, timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"server not ready; log:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(60)
+
+
+def wrk(url: str, script: Path, duration: int, connections: int) -> tuple[float, float, float, int]:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def percentile(p: str) -> float:
+        value, unit = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    failed = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", out))
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    failed += sum(int(n) for n in errors.groups()) if errors else 0
+    return rps, percentile("50"), percentile("99"), failed
+
+
+def lua(path: Path, method: str, body: str | None, players: bool) -> Path:
+    lines = [f'wrk.method = "{method}"']
+    if body is not None:
+        lines += [f"wrk.body = {json.dumps(body)}", 'wrk.headers["Content-Type"] = "application/json"']
+    if players:  # spread the Kafka keys over 1000 players, i.e. over all partitions
+        lines += [
+            "request = function()",
+            '  return wrk.format(nil, "/v1/players/bench-" .. math.random(1, 1000) .. "/purchases")',
+            "end",
+        ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def batch_body(size: int) -> str:
+    events = [
+        {
+            "event_type": "purchase_sword",
+            "player_id": f"bench-{i % 1000}",
+            "client_time": "2026-11-27T10:00:00Z",
+            "payload": {"item": "sword", "item_type": "katana", "strength": i % 1000, "price": 100},
+        }
+        for i in range(size)
+    ]
+    return json.dumps({"events": events})
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=15, help="seconds of load per scenario (default 15)")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of load before each measurement")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
+    parser.add_argument("--batch-connections", type=int, default=4, help="concurrent batch clients (default 4)")
+    parser.add_argument("--batch-size", type=int, default=500, help="events per batch request (default 500)")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk (the load client) is not installed: run `make bench-deps` (Debian package wrk)", file=sys.stderr)
+        return 2
+
+    bootstrap = kafka_bootstrap()
+    workdir = Path(tempfile.mkdtemp(prefix="questline-bench-"))
+    single = lua(workdir / "single.lua", "POST", '{"item": "sword", "item_type": "katana", "strength": 5}', True)
+    batch = lua(workdir / "batch.lua", "POST", batch_body(args.batch_size), False)
+    hello = lua(workdir / "hello.lua", "GET", None, False)
+    cpus = os.cpu_count()
+    print(f"machine: {cpus} cores, load average {os.getloadavg()[0]:.1f} at start; wrk -t1, {args.duration}s per run")
+
+    results: list[Result] = []
+    appended = 0
+    scenarios = [
+        ("baseline (hello)", "bench_hello:app", "/hello", hello, args.connections, 0),
+        ("single event", None, "/v1/players/bench-0/purchases", single, args.connections, 1),
+        (f"batch of {args.batch_size}", None, "/v1/events:batch", batch, args.batch_connections, args.batch_size),
+    ]
+    for port, (name, app, path, script, connections, events) in enumerate(scenarios, start=18400):
+        server = Server(app, bootstrap, port, workdir)
+        try:
+            server.wait("/hello" if app else "/readyz")
+            if args.warmup:
+                wrk(server.url + path, script, args.warmup, connections)
+            before = topic_end(bootstrap) if events else 0
+            rps, p50, p99, failed = wrk(server.url + path, script, args.duration, connections)
+            appended += topic_end(bootstrap) - before if events else 0
+        finally:
+            server.stop()
+        results.append(Result(name, rps, events, p50, p99, failed))
+
+    base = results[0].requests_per_s
+    print(
+        f"\n{'scenario':18} {'req/s':>9} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'vs baseline':>12} {'failed':>7}"
+    )
+    for r in results:
+        print(
+            f"{r.name:18} {r.requests_per_s:9.0f} {r.events_per_s if r.events_per_request else float('nan'):10.0f}"
+            f" {r.p50_ms:8.2f} {r.p99_ms:8.2f}"
+            f" {r.requests_per_s / base:11.0%} {r.failed:7d}"
+        )
+    single_r, batch_r = results[1], results[2]
+    print(f"\nkafka records appended during the measured runs: {appended}")
+    ok_single = single_r.requests_per_s >= 0.6 * base and single_r.p99_ms < 25
+    ok_batch = batch_r.events_per_s >= 50_000
+    print(
+        f"target single >= 60% of baseline req/s and p99 < 25 ms: {'met' if ok_single else 'NOT met'}"
+        f" ({single_r.requests_per_s / base:.0%}, p99 {single_r.p99_ms:.1f} ms)"
+    )
+    print(f"target batch >= 50,000 events/s: {'met' if ok_batch else 'NOT met'} ({batch_r.events_per_s:,.0f})")
+    print(f"load average at end: {os.getloadavg()[0]:.1f} (other work on the machine skews every number)")
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
