@@ -20,6 +20,12 @@ else
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
+  if [[ " ${need[*]} " == *" postgresql-15 "* ]]; then
+    # The stack runs its own server from the state dir; the package's default
+    # cluster (port 5432) would only take memory.
+    mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/questline.conf
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
