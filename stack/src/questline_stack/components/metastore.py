@@ -172,6 +172,11 @@ class HiveMetastore(Component):
         self._write_config()
         log = process.log_file(self.s, "metastore")
         if process.running_pid(self.s, "metastore") is None:
+            if not Postgres(self.s).ready():
+                raise process.StartError(
+                    f"metastore: PostgreSQL does not accept connections on {self.s.host}:{self.s.postgres_port}; "
+                    "start it first (questline-stack up postgres metastore)"
+                )
             self._init_or_upgrade_schema()
             offset = log.stat().st_size
             process.spawn(self.s, "metastore", self._java(_SERVER_MAIN), env=self._env())
