@@ -52,7 +52,7 @@ class Gunicorn:
         self.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 60) -> "Gunicorn":
+    def start(self, timeout: float = 60, ready_path: str = "/readyz") -> "Gunicorn":
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 [BIN / "gunicorn", "-c", "python:questline_api.gunicorn_conf"],
@@ -65,7 +65,7 @@ class Gunicorn:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited {self.process.returncode}:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                if httpx.get(self.url + ready_path, timeout=2).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass

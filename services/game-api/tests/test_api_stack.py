@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
+from api_stack import Gunicorn, free_port
 
 from questline_events import validate_event
 
@@ -126,3 +127,22 @@ def test_metrics_add_up_the_requests_of_all_workers(api_url):
     )
     assert float(line.rsplit(" ", 1)[1]) >= 60
     assert "questline_api_producer_queue_length" in text
+
+
+def test_kafka_that_does_not_answer_gives_503_with_retry_after_and_not_ready(tmp_path):
+    nobody = f"127.0.0.1:{free_port()}"  # a port no Kafka listens on: the real producer, timing out
+    server = Gunicorn(nobody, tmp_path / "gunicorn.log", workers=1, QUESTLINE_API_PRODUCE_TIMEOUT="1")
+    server.start(ready_path="/healthz")
+    try:
+        response = httpx.post(
+            f"{server.url}/v1/players/nobody/purchases", json={"item": "axe", "strength": 1}, timeout=30
+        )
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "2"
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert httpx.get(f"{server.url}/purchase_a_sword", timeout=30).status_code == 503
+        assert httpx.get(f"{server.url}/readyz", timeout=30).status_code == 503
+        text = httpx.get(f"{server.url}/metrics", timeout=30).text
+        assert "questline_api_produce_errors_total 2.0" in text
+    finally:
+        server.stop()
