@@ -1,0 +1,260 @@
+"""The event JSON Schema compiled into Spark: a StructType and a validity Column.
+
+Both are derived from `questline_events.load_schema()`, the file the API validates
+with, so there is no second, hand-maintained schema. Only the keywords that file
+uses are understood; any other keyword raises `UnsupportedSchema`, so a schema
+change that this compiler cannot enforce fails the unit tests instead of being
+silently ignored.
+
+Validation runs on a VARIANT (Spark's parsed JSON), not on `from_json` output:
+`from_json` coerces a JSON number into a string column, while `schema_of_variant`
+tells the real JSON type, so `"description": 5` is rejected as the API rejects it.
+"""
+
+import dataclasses
+import functools
+from typing import Any
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+from pyspark.sql.types import DataType, LongType, StringType, StructField, StructType
+
+from questline_events import load_schema
+
+# Keywords that only document; they never change what is valid.
+_ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "title", "description"})
+_HANDLED = frozenset(
+    {
+        "type",
+        "enum",
+        "const",
+        "pattern",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "format",
+        "properties",
+        "required",
+        "additionalProperties",
+        "anyOf",
+        "allOf",
+        "$ref",
+    }
+)
+# How `schema_of_variant` names each JSON type (an object is "OBJECT<field: TYPE, ...>").
+_VARIANT_TYPES = {"string": "STRING", "integer": "BIGINT", "null": "VOID", "object": "OBJECT<"}
+# The API checks formats with these same loose patterns (questline_events.schema).
+_FORMAT_PATTERNS = {"uuid": r"^[0-9a-f-]{36}$", "date-time": r"^\d{4}-"}
+
+# The field that selects the payload branch: its check decides `unknown_event_type`.
+DISCRIMINATOR = "event_type"
+
+
+class UnsupportedSchema(ValueError):
+    """The event schema uses a keyword or shape this compiler does not enforce."""
+
+
+def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref")
+    if ref is None:
+        return node
+    if not ref.startswith("#/$defs/"):
+        raise UnsupportedSchema(f"only local '#/$defs/' references are supported, got {ref!r}")
+    return _resolve(root["$defs"][ref.removeprefix("#/$defs/")], root)
+
+
+def _check_keywords(node: dict[str, Any]) -> None:
+    unknown = set(node) - _ANNOTATIONS - _HANDLED
+    if unknown:
+        raise UnsupportedSchema(f"unsupported JSON Schema keyword(s) {sorted(unknown)} in {node}")
+
+
+def _types_of(node: dict[str, Any]) -> tuple[str, ...]:
+    """The JSON types a node allows (from type/enum/const), 'null' included when allowed."""
+    if "type" in node:
+        declared = node["type"]
+        return tuple(declared) if isinstance(declared, list) else (declared,)
+    values = node.get("enum", [node["const"]] if "const" in node else None)
+    if values is None:
+        raise UnsupportedSchema(f"cannot tell the type of {node}")
+    kinds = {"null" if v is None else "string" if isinstance(v, str) else "integer" for v in values}
+    if any(isinstance(v, bool | float | dict | list) for v in values):
+        raise UnsupportedSchema(f"enum/const values must be strings, integers or null: {node}")
+    return tuple(sorted(kinds))
+
+
+def _branches(node: dict[str, Any], root: dict[str, Any]) -> list[dict[str, Any]]:
+    """anyOf alternatives, resolved; a node without anyOf is its own single branch."""
+    return [_resolve(b, root) for b in node.get("anyOf", [node])]
+
+
+def spark_type(node: dict[str, Any], root: dict[str, Any]) -> DataType:
+    """The Spark type a JSON Schema node maps to (null-ness aside)."""
+    node = _resolve(node, root)
+    kinds = {k for b in _branches(node, root) for k in _types_of(b)} - {"null"}
+    if kinds == {"string"}:
+        return StringType()
+    if kinds == {"integer"}:
+        return LongType()
+    if kinds == {"object"}:
+        return StructType(
+            [StructField(name, spark_type(sub, root)) for name, sub in node.get("properties", {}).items()]
+        )
+    raise UnsupportedSchema(f"no single Spark type for JSON types {sorted(kinds)} in {node}")
+
+
+@dataclasses.dataclass(frozen=True)
+class PayloadBranch:
+    """One `allOf` if/then branch: these event types carry this payload schema."""
+
+    event_types: tuple[str, ...]
+    payload: dict[str, Any]
+
+
+def payload_branches(root: dict[str, Any] | None = None) -> list[PayloadBranch]:
+    root = root or load_schema()
+    branches = []
+    for branch in root.get("allOf", []):
+        if set(branch) != {"if", "then"}:
+            raise UnsupportedSchema(f"allOf branches must be if/then pairs, got {sorted(branch)}")
+        condition = branch["if"].get("properties", {})
+        outcome = branch["then"].get("properties", {})
+        if set(condition) != {DISCRIMINATOR} or set(outcome) != {"payload"}:
+            raise UnsupportedSchema(f"allOf branches must map {DISCRIMINATOR} to payload, got {branch}")
+        selector = condition[DISCRIMINATOR]
+        types = tuple(selector["enum"]) if "enum" in selector else (selector["const"],)
+        branches.append(PayloadBranch(types, _resolve(outcome["payload"], root)))
+    return branches
+
+
+def payload_fields(event_types: tuple[str, ...], root: dict[str, Any] | None = None) -> StructType:
+    """The typed payload columns of events of these types (union over their branches)."""
+    root = root or load_schema()
+    fields: dict[str, StructField] = {}
+    for branch in payload_branches(root):
+        if set(branch.event_types) & set(event_types):
+            for field in spark_type(branch.payload, root).fields:
+                if fields.setdefault(field.name, field).dataType != field.dataType:
+                    raise UnsupportedSchema(f"payload field {field.name!r} has two types across branches")
+    return StructType(list(fields.values()))
+
+
+@functools.cache
+def event_struct() -> StructType:
+    """Every field of the envelope, with `payload` the union of all payload branches."""
+    root = load_schema()
+    envelope = spark_type(root, root)
+    return StructType(
+        [
+            StructField(f.name, payload_fields(tuple(t for b in payload_branches(root) for t in b.event_types)))
+            if f.name == "payload"
+            else f
+            for f in envelope.fields
+        ]
+    )
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _variant_type(value: Column) -> Column:
+    return F.schema_of_variant(value)
+
+
+def _as_object(value: Column) -> Column:
+    return F.try_variant_get(value, "$", "map<string,variant>")
+
+
+def _check(node: dict[str, Any], value: Column, root: dict[str, Any]) -> Column:
+    """A boolean Column: `value` (a non-missing VARIANT) satisfies `node`. Never null."""
+    node = _resolve(node, root)
+    _check_keywords(node)
+    if "anyOf" in node:
+        alternatives = [_check(b, value, root) for b in node["anyOf"]]
+        rest = {k: v for k, v in node.items() if k != "anyOf"}
+        combined = functools.reduce(Column.__or__, alternatives)
+        return combined & _check(rest, value, root) if set(rest) - _ANNOTATIONS else combined
+
+    conditions: list[Column] = []
+    if {"type", "enum", "const"} & set(node):
+        variant_type = _variant_type(value)
+        matches = [
+            variant_type.startswith(_VARIANT_TYPES[kind]) if kind == "object" else variant_type == _VARIANT_TYPES[kind]
+            for kind in _types_of(node)
+        ]
+        conditions.append(functools.reduce(Column.__or__, matches))
+    is_null = F.is_variant_null(value)
+    as_string = F.try_variant_get(value, "$", "string")
+    as_long = F.try_variant_get(value, "$", "bigint")
+    if "enum" in node or "const" in node:
+        values = node.get("enum", [node.get("const")])
+        strings = [v for v in values if isinstance(v, str)]
+        integers = [v for v in values if isinstance(v, int)]
+        member = (is_null & F.lit(None in values)) | as_string.isin(strings) | as_long.isin(integers)
+        conditions.append(F.coalesce(member, F.lit(False)))
+    # String/number keywords apply only to values of that JSON type (JSON Schema semantics).
+    string_rules = []
+    if "pattern" in node:
+        string_rules.append(as_string.rlike(node["pattern"]))
+    if "format" in node:
+        string_rules.append(as_string.rlike(_FORMAT_PATTERNS[node["format"]]))
+    if "minLength" in node:
+        string_rules.append(F.char_length(as_string) >= node["minLength"])
+    if "maxLength" in node:
+        string_rules.append(F.char_length(as_string) <= node["maxLength"])
+    if string_rules:
+        is_string = _variant_type(value) == "STRING"
+        conditions.append(~is_string | functools.reduce(Column.__and__, string_rules))
+    number_rules = []
+    if "minimum" in node:
+        number_rules.append(as_long >= node["minimum"])
+    if "maximum" in node:
+        number_rules.append(as_long <= node["maximum"])
+    if number_rules:
+        is_number = _variant_type(value) == "BIGINT"
+        conditions.append(~is_number | functools.reduce(Column.__and__, number_rules))
+    if {"properties", "required", "additionalProperties"} & set(node):
+        conditions.append(_check_object(node, value, root))
+    if "allOf" in node:
+        conditions.extend(_check_branch(branch, value, root) for branch in payload_branches(root))
+    if not conditions:
+        return F.lit(True)
+    return F.coalesce(functools.reduce(Column.__and__, conditions), F.lit(False))
+
+
+def _check_object(node: dict[str, Any], value: Column, root: dict[str, Any]) -> Column:
+    fields = _as_object(value)
+    keys = F.map_keys(fields)
+    properties = node.get("properties", {})
+    conditions = [fields.isNotNull()]
+    conditions += [F.array_contains(keys, name) for name in node.get("required", [])]
+    additional = node.get("additionalProperties", True)
+    if additional is False:
+        conditions.append(F.size(F.array_except(keys, F.array(*map(F.lit, properties)))) == 0)
+    elif additional is not True:
+        raise UnsupportedSchema("additionalProperties must be true or false")
+    for name, sub in properties.items():
+        child = fields[name]
+        conditions.append(child.isNull() | _check(sub, child, root))
+    return functools.reduce(Column.__and__, conditions)
+
+
+def _check_branch(branch: PayloadBranch, event: Column, root: dict[str, Any]) -> Column:
+    fields = _as_object(event)
+    selected = F.try_variant_get(fields[DISCRIMINATOR], "$", "string").isin(list(branch.event_types))
+    payload = fields["payload"]
+    return ~F.coalesce(selected, F.lit(False)) | payload.isNull() | _check(branch.payload, payload, root)
+
+
+def event_is_valid(event: Column) -> Column:
+    """True when the VARIANT `event` satisfies the whole event schema."""
+    root = load_schema()
+    return _check(root, event, root)
+
+
+def event_type_is_known(event: Column) -> Column:
+    """True when the event has a discriminator the schema knows (a present, allowed value)."""
+    root = load_schema()
+    child = _as_object(event)[DISCRIMINATOR]
+    return child.isNotNull() & _check(root["properties"][DISCRIMINATOR], child, root)

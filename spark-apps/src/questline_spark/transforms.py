@@ -1,0 +1,144 @@
+"""The one transform library: Kafka records -> validated, deduplicated, routed rows.
+
+Every job uses these functions and only these, in this order:
+
+    parsed = parse_records(kafka_df)        # typed columns + `reason` (null when valid)
+    unique = drop_repeated_events(parsed)   # one row per event_id within the DataFrame
+    rows   = route(unique)                  # {table name: DataFrame shaped like the table}
+
+All of it is Spark SQL expressions (no Python UDFs), so it runs in the JVM at
+full speed. The streaming job adds cross-batch deduplication with
+`stream_dedup_key` (see stream_events_to_hdfs).
+"""
+
+import functools
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from questline_events import EVENT_FAMILIES, MAX_EVENT_BYTES, QUARANTINE_REASONS
+from questline_spark.schema import event_is_valid, event_struct, event_type_is_known
+from questline_spark.tables import EVENTS, QUARANTINE, REQUEST_COLUMNS, table_specs
+
+TOO_LARGE, NOT_JSON, UNKNOWN_EVENT_TYPE, SCHEMA_VIOLATION = QUARANTINE_REASONS
+
+# The Kafka source's columns -> our names (`timestamp` is the event's own field).
+_KAFKA_RENAMES = {
+    "topic": "kafka_topic",
+    "partition": "kafka_partition",
+    "offset": "kafka_offset",
+    "timestamp": "kafka_timestamp",
+}
+# Which copy of a repeated event_id is kept: the one that reached Kafka first.
+_ARRIVAL_ORDER = ("kafka_timestamp", "kafka_topic", "kafka_partition", "kafka_offset")
+
+
+def _reason(value: Column, event: Column, server_time: Column) -> Column:
+    """Why a record is not a valid event, in QUARANTINE_REASONS order of precedence; null if valid."""
+    is_object = F.try_variant_get(event, "$", "map<string,variant>").isNotNull()
+    return (
+        F.when(F.octet_length(value) > MAX_EVENT_BYTES, F.lit(TOO_LARGE))
+        .when(~F.coalesce(is_object, F.lit(False)), F.lit(NOT_JSON))
+        .when(~event_type_is_known(event), F.lit(UNKNOWN_EVENT_TYPE))
+        # The server timestamp is the partition key, so it must be a real instant too.
+        .when(~event_is_valid(event) | server_time.isNull(), F.lit(SCHEMA_VIOLATION))
+    )
+
+
+def _family(event_type: Column) -> Column:
+    cases = [(event_type.isin(list(types)), family) for family, types in EVENT_FAMILIES.items()]
+    expr = F.when(*cases[0])
+    for condition, family in cases[1:]:
+        expr = expr.when(condition, family)
+    return expr
+
+
+def parse_records(kafka: DataFrame) -> DataFrame:
+    """Kafka-shaped rows (key, value, topic, partition, offset, timestamp) -> one row per record.
+
+    Columns: the Kafka coordinates, `raw_value` (bytes), `raw_json` (the value as
+    text, null unless valid UTF-8), `reason` (null for a valid event), every envelope
+    and payload column typed as in the tables, `family`, `event_date` (UTC date of the
+    server timestamp) and `received_date` (UTC date Kafka received the record).
+    """
+    records = kafka.select(
+        F.col("value").alias("raw_value"), *(F.col(src).alias(dst) for src, dst in _KAFKA_RENAMES.items())
+    )
+    text = F.col("raw_value").cast("string")
+    records = records.withColumn("raw_json", F.when(F.is_valid_utf8(text), text))
+    small_enough = F.octet_length("raw_value") <= MAX_EVENT_BYTES
+    records = records.withColumn("_event", F.when(small_enough, F.try_parse_json("raw_json")))
+    records = records.withColumn("_typed", F.try_variant_get("_event", "$", event_struct().simpleString()))
+    server_time = F.try_to_timestamp(F.col("_typed.timestamp"))
+    records = records.withColumn("_server_time", server_time).withColumn(
+        "reason", _reason(F.col("raw_value"), F.col("_event"), F.col("_server_time"))
+    )
+
+    columns = [F.col(c) for c in ("kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp")]
+    columns += [F.col("raw_value"), F.col("raw_json"), F.col("reason")]
+    typed = F.when(F.col("reason").isNull(), F.col("_typed"))
+    for field in event_struct().fields:
+        if field.name == "request":
+            columns += [typed["request"][src].alias(dst) for src, dst in REQUEST_COLUMNS.items()]
+        elif field.name == "payload":
+            columns += [typed["payload"][f.name].alias(f.name) for f in field.dataType.fields]
+        elif field.name == "timestamp":
+            columns.append(F.when(F.col("reason").isNull(), F.col("_server_time")).alias("timestamp"))
+        else:
+            columns.append(typed[field.name].alias(field.name))
+    columns += [
+        _family(typed["event_type"]).alias("family"),
+        F.date_format(F.when(F.col("reason").isNull(), F.col("_server_time")), "yyyy-MM-dd").alias("event_date"),
+        F.date_format(F.col("kafka_timestamp"), "yyyy-MM-dd").alias("received_date"),
+    ]
+    return records.select(*columns)
+
+
+def drop_repeated_events(parsed: DataFrame) -> DataFrame:
+    """Keep one row per event_id (the earliest on Kafka); quarantined rows all stay.
+
+    Deterministic, so re-running the same Kafka range picks the same copies.
+    """
+    first = Window.partitionBy("event_id").orderBy(*_ARRIVAL_ORDER)
+    valid = parsed.where(F.col("reason").isNull())
+    valid = valid.withColumn("_copy", F.row_number().over(first)).where("_copy = 1").drop("_copy")
+    return valid.unionByName(parsed.where(F.col("reason").isNotNull()))
+
+
+def stream_dedup_key(parsed: DataFrame) -> DataFrame:
+    """Add `dedup_key`: the event_id of a valid event, the Kafka coordinates otherwise.
+
+    Used by the streaming job's stateful deduplication, so quarantined records
+    (which have no trustworthy event_id) are never merged with each other.
+    """
+    coordinates = F.concat_ws(":", F.lit("kafka"), "kafka_topic", "kafka_partition", "kafka_offset")
+    return parsed.withColumn("dedup_key", F.when(F.col("reason").isNull(), F.col("event_id")).otherwise(coordinates))
+
+
+def route(parsed: DataFrame) -> dict[str, DataFrame]:
+    """Each table's rows: valid events to `events` and their family table, the rest to quarantine."""
+    valid = parsed.where(F.col("reason").isNull())
+    routed = {}
+    for name, spec in table_specs().items():
+        if name == EVENTS:
+            rows = valid
+        elif name == QUARANTINE:
+            rows = parsed.where(F.col("reason").isNotNull()).withColumn("raw_text", F.col("raw_json"))
+        else:
+            rows = valid.where(F.col("family") == name)
+        routed[name] = rows.select(*spec.column_names)
+    return routed
+
+
+def without_existing(rows: DataFrame, existing: DataFrame, key: tuple[str, ...]) -> DataFrame:
+    """Rows whose key is not in `existing` (the batch job's idempotence)."""
+    return rows.join(existing.select(*key).distinct(), on=list(key), how="left_anti")
+
+
+def count_by(frames: dict[str, DataFrame]) -> dict[str, int]:
+    """Rows per table in one Spark job (the frames share their source)."""
+    tagged = [df.select(F.lit(name).alias("table")) for name, df in frames.items()]
+    totals = functools.reduce(DataFrame.unionByName, tagged).groupBy("table").count().collect()
+    counts = dict.fromkeys(frames, 0)
+    counts.update({row["table"]: row["count"] for row in totals})
+    return counts
