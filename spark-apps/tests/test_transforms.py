@@ -4,6 +4,7 @@ import copy
 import json
 
 import pytest
+from pyspark.sql import functions as F
 
 from conftest import PAYLOADS, make_event, retried_event_id
 from questline_events import EVENT_FAMILIES, MAX_EVENT_BYTES, EventValidationError, validate_event
@@ -106,7 +107,7 @@ def test_repeated_event_id_keeps_one_row_the_first_on_kafka(kafka_rows):
     first = make_event(event_id=retried_event_id(), description="first")
     retry = make_event(event_id=retried_event_id(), description="retry")
     unique = drop_repeated_events(parse_records(kafka_rows(first, retry, make_event(), "junk", "junk")))
-    rows = unique.where("event_id = '%s'" % retried_event_id()).collect()
+    rows = unique.where(F.col("event_id") == retried_event_id()).collect()
     assert [r["description"] for r in rows] == ["first"]
     assert unique.count() == 4  # both junk records stay: quarantine keeps every bad record
 

@@ -1,0 +1,80 @@
+"""Tables and partitions in the Hive metastore, registered through Trino's hive catalog.
+
+Why Trino and not Spark's Hive client: Spark 4.2's built-in Hive client (2.3.10)
+calls thrift methods such as `get_table` that the Hive 4.0 metastore no longer
+serves ("Invalid method name: 'get_table'"), and an isolated Hive 4 client needs
+the whole Hive jar set at runtime. Trino speaks the metastore's current API, is
+the engine the tables are for, and registers partitions with one call that needs
+no extra server configuration (`system.sync_partition_metadata`).
+"""
+
+import logging
+from urllib.parse import urlsplit
+
+import trino
+
+from questline_spark.settings import Settings
+from questline_spark.tables import TableSpec, trino_create_table
+
+log = logging.getLogger(__name__)
+
+
+class Catalog:
+    def __init__(self, settings: Settings):
+        url = urlsplit(settings.trino_url)
+        self.catalog = settings.trino_catalog
+        self.schema = settings.database
+        self._connection = trino.dbapi.connect(
+            host=url.hostname,
+            port=url.port or (443 if url.scheme == "https" else 80),
+            http_scheme=url.scheme,
+            user=settings.trino_user,
+            catalog=settings.trino_catalog,
+        )
+
+    def execute(self, sql: str, params: tuple | None = None) -> list[tuple]:
+        cursor = self._connection.cursor()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    def qualified(self, table: str) -> str:
+        return f'{self.catalog}."{self.schema}"."{table}"'
+
+    def ensure_schema(self, location: str) -> None:
+        self.execute(f"CREATE SCHEMA IF NOT EXISTS {self.catalog}.\"{self.schema}\" WITH (location = '{location}')")
+
+    def ensure_table(self, spec: TableSpec, location: str) -> None:
+        self.execute(trino_create_table(spec, self.qualified(spec.name), location))
+
+    def partitions(self, spec: TableSpec) -> set[str]:
+        rows = self.execute(f'SELECT "{spec.partition_column}" FROM {self.qualified(spec.name + "$partitions")}')
+        return {row[0] for row in rows}
+
+    def add_new_partitions(self, spec: TableSpec) -> None:
+        """Register every partition directory of the table that the metastore does not know yet."""
+        self.execute(
+            f"CALL {self.catalog}.system.sync_partition_metadata(schema_name => ?, table_name => ?, mode => 'ADD')",
+            (self.schema, spec.name),
+        )
+
+
+class PartitionRegistry:
+    """Remembers registered partitions so a batch only calls Trino for a new date."""
+
+    def __init__(self, catalog: Catalog, specs: dict[str, TableSpec]):
+        self.catalog = catalog
+        self.specs = specs
+        self.known = {name: catalog.partitions(spec) for name, spec in specs.items()}
+
+    def register(self, written: dict[str, set[str]]) -> list[str]:
+        added = []
+        for name, values in written.items():
+            new = values - self.known[name]
+            if new:
+                self.catalog.add_new_partitions(self.specs[name])
+                self.known[name] |= new
+                added += [f"{name}/{v}" for v in sorted(new)]
+        return added
