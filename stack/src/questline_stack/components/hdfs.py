@@ -72,10 +72,13 @@ def write_if_changed(path: Path, text: str) -> None:
         path.write_text(text)
 
 
-def java_argv(java_home: Path, heap: str, classpath: list[Path], main: str, *args: str) -> list[str]:
+def java_argv(java_home: Path, heap: str, tmp_dir: Path, classpath: list[Path], main: str, *args: str) -> list[str]:
+    tmp_dir.mkdir(parents=True, exist_ok=True)
     return [
         str(java_home / "bin" / "java"),
         f"-Xmx{heap}",
+        # Jetty unpacks the web apps there: keep it in the state dir, not /tmp.
+        f"-Djava.io.tmpdir={tmp_dir}",
         # Small heaps on a shared 2-core machine: one GC thread, and no C2 compiler,
         # which halves the CPU these lightly loaded daemons burn while starting.
         "-XX:+UseSerialGC",
@@ -183,7 +186,7 @@ class Hdfs(Component):
 
     def _daemon_argv(self, heap: str, main: str, *args: str) -> list[str]:
         classpath = [self.conf_dir, self.webapps_root, *self.classpath()]
-        return java_argv(self.s.java_home, heap, classpath, main, *args)
+        return java_argv(self.s.java_home, heap, self.home / "tmp", classpath, main, *args)
 
     def _env(self) -> dict[str, str]:
         return {"JAVA_HOME": str(self.s.java_home)}

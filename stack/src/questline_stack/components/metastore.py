@@ -118,7 +118,8 @@ class HiveMetastore(Component):
         write_if_changed(self.conf_dir / "metastore-log4j2.properties", log_config)
 
     def _java(self, main: str, *args: str) -> list[str]:
-        argv = java_argv(self.s.java_home, self.s.metastore_heap, self.classpath(), main, *args)
+        tmp_dir = self.s.state_dir / "metastore" / "tmp"
+        argv = java_argv(self.s.java_home, self.s.metastore_heap, tmp_dir, self.classpath(), main, *args)
         # Log to the console (logs/metastore.log) instead of a file under /tmp.
         return [argv[0], "-Dmetastore.root.logger=console", *argv[1:]]
 
