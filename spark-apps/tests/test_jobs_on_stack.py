@@ -1,0 +1,105 @@
+"""The jobs against the local stack's real Kafka, HDFS, Hive metastore and Trino.
+
+Each test has its own topic and database, and checks through Trino that every
+table holds exactly the expected rows.
+"""
+
+import datetime as dt
+
+import pytest
+from stack_jobs import Run, kill, stack_env, wait_until
+
+from conftest import PAYLOADS, make_event
+from questline_events import EVENT_FAMILIES
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(1800)]
+
+MALFORMED = {
+    "too_large": "x" * 70_000,
+    "not_json": "{this is not json",
+    "unknown_event_type": make_event(event_type="summon_dragon"),
+    "schema_violation": make_event(payload={"item": "sword", "strength": "very strong"}),
+}
+
+
+@pytest.fixture(scope="module")
+def env():
+    return stack_env()
+
+
+@pytest.fixture
+def run(env, tmp_path_factory):
+    return Run(env, tmp_path_factory.mktemp("spark-jobs"))
+
+
+def _events(n: int) -> list[dict]:
+    types = list(PAYLOADS)
+    return [make_event(types[i % len(types)], player_id=f"p{i}") for i in range(n)]
+
+
+def _expected(events: list[dict], quarantined: int) -> dict[str, int]:
+    families = {f: sum(e["event_type"] in types for e in events) for f, types in EVENT_FAMILIES.items()}
+    return {"events": len(events), **families, "quarantine": quarantined}
+
+
+def _no_repeated_event_id(run: Run) -> bool:
+    ((total, distinct),) = run.query("SELECT count(*), count(DISTINCT event_id) FROM {db}.events")
+    return total == distinct
+
+
+def test_stream_lands_every_event_once_through_a_sigkill_and_restart(run):
+    first = _events(300)
+    retried = {**first[0], "description": "client retry, same event_id"}
+    run.produce(*first, retried, *MALFORMED.values())  # the retry lands in the same micro-batch
+    stream = run.job("stream-events-to-hdfs")
+    expected = _expected(first, len(MALFORMED))
+    wait_until(lambda: run.counts() == expected, 600, f"first events {expected}", alive=stream)
+
+    second = _events(5000)
+    run.produce({**first[1], "description": "retry in a later micro-batch"}, *second)
+    # Kill while the second lot is being written: some of it is visible, not all.
+    wait_until(lambda: run.counts().get("events", 0) > len(first), 300, "second lot to start", alive=stream)
+    kill(stream)
+
+    third = _events(200)
+    run.produce(*third)
+    stream = run.job("stream-events-to-hdfs")
+    expected = _expected(first + second + third, len(MALFORMED))
+    try:
+        wait_until(lambda: run.counts() == expected, 600, f"all events {expected}", alive=stream)
+        assert _no_repeated_event_id(run)
+        reasons = dict(run.query("SELECT reason, count(*) FROM {db}.quarantine GROUP BY reason"))
+        assert reasons == dict.fromkeys(MALFORMED, 1)
+        assert stream.poll() is None, "a bad record stopped the stream"
+    finally:
+        kill(stream)
+
+    # The batch job over the same topic adds nothing and removes nothing the stream wrote.
+    run.run_job("load-events-batch")
+    assert run.counts() == expected
+
+
+def test_batch_job_run_twice_gives_the_same_exact_counts(run):
+    events = _events(500)
+    run.produce(*events, {**events[3], "description": "retry"}, *MALFORMED.values())
+    run.run_job("load-events-batch")
+    expected = _expected(events, len(MALFORMED))
+    assert run.counts() == expected
+    run.run_job("load-events-batch")
+    assert run.counts() == expected
+    assert _no_repeated_event_id(run)
+    event_id = events[1]["event_id"]
+    legacy = run.query(
+        'SELECT host, "user-agent", accept, event_type, description, strength, "timestamp" '
+        f"FROM {{db}}.purchases WHERE event_id = '{event_id}'"
+    )
+    stamp = dt.datetime(2026, 11, 27, 23, 59, 58, 123456)
+    assert legacy == [
+        ("questline.localtest.me", "curl/8", "*/*", "purchase_sword", events[1]["description"], 42, stamp)
+    ]
+
+
+def test_table_job_is_idempotent_and_registers_partitions_already_on_hdfs(run):
+    run.run_job("create-tables")
+    run.run_job("create-tables")
+    assert run.counts() == dict.fromkeys(("events", "visits", "purchases", "joins", "declarations", "quarantine"), 0)
