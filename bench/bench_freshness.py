@@ -1,0 +1,145 @@
+"""Freshness: time from an HTTP POST to the game API until the event's row is visible in Trino.
+
+Runs the streaming job (its own database and checkpoint, starting at the latest
+offset of the API's topic) and sends N probes one after another: each POSTs a
+purchase, takes the event_id from the answer, and polls Trino every 100 ms until
+`events` holds that event_id. Prints p50/p95/max against the targets (p50 <= 5 s,
+p95 <= 10 s) and, as the baseline measured in the same run, the trigger interval
+(a row cannot be visible sooner than one trigger on average).
+
+The API: QUESTLINE_API_URL if set, otherwise gunicorn with the questline_api
+package is started here against KAFKA_BOOTSTRAP_SERVERS. Needs the stack up and
+`eval "$(questline-stack env)"`. Usage: python bench/bench_freshness.py [--probes N]
+"""
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import trino
+
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(0.5)
+
+
+def _api_ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def start_api(logs: Path) -> tuple[str, subprocess.Popen | None]:
+    if url := os.environ.get("QUESTLINE_API_URL"):
+        return url.rstrip("/"), None
+    port = _free_port()
+    env = {**os.environ, "QUESTLINE_API_BIND": f"127.0.0.1:{port}", "QUESTLINE_API_WORKERS": "2"}
+    process = subprocess.Popen(
+        [BIN / "gunicorn", "-c", "python:questline_api.gunicorn_conf"],
+        env=env,
+        stdout=open(logs / "api.log", "wb"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    _wait(lambda: _api_ready(url), 120, "the game API")
+    return url, process
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--probes", type=int, default=100)
+    parser.add_argument("--trigger-seconds", type=float, default=1.0)
+    args = parser.parse_args()
+    run = uuid.uuid4().hex[:8]
+    logs = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-freshness-{run}"
+    logs.mkdir(parents=True)
+    database = f"questline_fresh_{run}"
+    root = f"{os.environ['QUESTLINE_HDFS_URI']}/questline-bench/{run}"
+    job_env = {
+        **os.environ,
+        "QUESTLINE_DATABASE": database,
+        "QUESTLINE_WAREHOUSE_DIR": f"{root}/warehouse",
+        "QUESTLINE_STREAM_CHECKPOINT_DIR": f"{root}/checkpoint",
+        "QUESTLINE_STREAM_STARTING_OFFSETS": "latest",
+        "QUESTLINE_STREAM_TRIGGER_SECONDS": str(args.trigger_seconds),
+    }
+    url, api = start_api(logs)
+    stream = subprocess.Popen(
+        [BIN / "stream-events-to-hdfs"],
+        env=job_env,
+        stdout=open(logs / "stream.log", "wb"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    trino_url = urlsplit(os.environ["QUESTLINE_TRINO_URL"])
+    cursor = trino.dbapi.connect(
+        host=trino_url.hostname, port=trino_url.port, user="bench", catalog="hive", schema=database
+    ).cursor()
+
+    def visible(event_id: str) -> bool:
+        try:
+            cursor.execute("SELECT count(*) FROM events WHERE event_id = ?", (event_id,))
+            return cursor.fetchall()[0][0] == 1
+        except trino.exceptions.TrinoUserError:
+            return False  # the job has not created its tables yet
+
+    def post() -> str:
+        answer = httpx.post(
+            f"{url}/v1/players/bench-{run}/purchases", json={"item": "sword", "strength": 5}, timeout=10
+        )
+        answer.raise_for_status()
+        return answer.json()["event_id"]
+
+    try:
+        # Warm-up: the job is up and its first (new-partition) batch is done.
+        first = post()
+        _wait(lambda: visible(first) or stream.poll() is not None, 600, "the streaming job's first row")
+        if stream.poll() is not None:
+            raise SystemExit(f"the streaming job exited; see {logs}/stream.log")
+        delays = []
+        for _ in range(args.probes):
+            sent = time.monotonic()
+            event_id = post()
+            while not visible(event_id):
+                if time.monotonic() - sent > 120:
+                    raise SystemExit(f"event {event_id} not visible after 120 s")
+                time.sleep(0.1)
+            delays.append(time.monotonic() - sent)
+        q = statistics.quantiles(delays, n=100)
+        print(f"probes {len(delays)}, trigger {args.trigger_seconds}s (baseline: a row waits ~1 trigger)")
+        print(
+            f"freshness p50 {q[49]:.2f}s  p95 {q[94]:.2f}s  max {max(delays):.2f}s  (targets p50 <= 5 s, p95 <= 10 s)"
+        )
+        print(f"ratio p50 / trigger interval: {q[49] / args.trigger_seconds:.2f}")
+    finally:
+        for process in (stream, api):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(60)
+
+
+if __name__ == "__main__":
+    main()

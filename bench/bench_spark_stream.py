@@ -1,0 +1,145 @@
+"""Streaming throughput of stream_events_to_hdfs against a plain Spark Kafka -> Parquet copy.
+
+Pre-loads N events (default 1,000,000; 1 % malformed, 1 % client retries) into a
+fresh topic of the local stack's Kafka, then, in one Spark session on
+QUESTLINE_SPARK_MASTER (default local[2]):
+
+  1. baseline: a streaming query that copies the topic to Parquet untouched
+     (Kafka source -> file sink, same maxOffsetsPerTrigger): Spark's ceiling;
+  2. the real job: parse, validate, deduplicate, route, write six tables and
+     register partitions (availableNow, fresh checkpoint, its own database).
+
+Prints events/s of both and their ratio. Needs the stack up and
+`eval "$(questline-stack env)"`. Usage: python bench/bench_spark_stream.py [--events N]
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import time
+import uuid
+
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from questline_events import EVENT_TYPES, utc_timestamp
+from questline_spark import settings as settings_module
+from questline_spark.runtime import ensure_tables
+from questline_spark.session import spark_session
+from questline_spark.stream_events_to_hdfs import start
+
+PAYLOADS = {
+    "default": {},
+    "purchase": lambda t: {"item": t.removeprefix("purchase_"), "item_type": None, "strength": 10, "price": 5},
+    "join_guild": {"guild_name": "knights"},
+    "leave_guild": {"guild_name": "knights"},
+    "declare_war": {"guild_name": "knights", "target_guild": "orcs"},
+    "declare_peace": {"guild_name": "knights", "target_guild": "orcs"},
+}
+
+
+def _event(i: int, stamp: str) -> dict:
+    event_type = EVENT_TYPES[i % len(EVENT_TYPES)]
+    payload = PAYLOADS["purchase"](event_type) if event_type.startswith("purchase_") else PAYLOADS[event_type]
+    return {
+        "event_id": str(uuid.uuid4()),
+        "event_type": event_type,
+        "schema_version": 1,
+        "timestamp": stamp,
+        "source": "v1",
+        "player_id": f"player-{i % 5000}",
+        "client_event_id": None,
+        "client_time": None,
+        "description": f"{event_type} by player-{i % 5000}",
+        "request": {"host": "questline.localtest.me", "user_agent": "bench/1", "accept": "application/json"},
+        "payload": payload,
+    }
+
+
+def preload(bootstrap: str, topic: str, count: int) -> None:
+    AdminClient({"bootstrap.servers": bootstrap}).create_topics([NewTopic(topic, 2, 1)])[topic].result(60)
+    producer = Producer(
+        {"bootstrap.servers": bootstrap, "linger.ms": 50, "batch.size": 1_000_000, "compression.type": "lz4"}
+    )
+    stamp = utc_timestamp()
+    previous = None
+    started = time.monotonic()
+    for i in range(count):
+        if i % 100 == 1:
+            value = b'{"not": "an event"'
+        elif i % 100 == 2 and previous is not None:
+            value = previous  # a client retry: same event_id again
+        else:
+            value = json.dumps(_event(i, stamp)).encode()
+            previous = value
+        while True:
+            try:
+                producer.produce(topic, value=value, key=str(i % 5000).encode())
+                break
+            except BufferError:
+                producer.poll(0.1)
+    producer.flush(300)
+    print(f"preloaded {count:,} records into {topic} in {time.monotonic() - started:.1f}s")
+
+
+def baseline(spark, settings, root: str) -> float:
+    source = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", settings.kafka_bootstrap_servers)
+        .option("subscribe", settings.events_topic)
+        .option("startingOffsets", "earliest")
+        .option("maxOffsetsPerTrigger", settings.max_offsets_per_trigger)
+        .load()
+    )
+    query = (
+        source.writeStream.format("parquet")
+        .option("path", f"{root}/baseline")
+        .option("checkpointLocation", f"{root}/baseline-checkpoint")
+        .trigger(availableNow=True)
+        .start()
+    )
+    started = time.monotonic()
+    query.awaitTermination()
+    return time.monotonic() - started
+
+
+def real_job(spark, settings) -> float:
+    tables = ensure_tables(spark, settings)
+    started = time.monotonic()
+    start(spark, settings, tables, available_now=True).awaitTermination()
+    return time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    args = parser.parse_args()
+    run = uuid.uuid4().hex[:8]
+    env = settings_module.load()
+    root = f"{env.hdfs_uri}/questline-bench/{run}"
+    settings = dataclasses.replace(
+        env,
+        events_topic=f"bench-stream-{run}",
+        database=f"questline_bench_{run}",
+        warehouse_dir=f"{root}/warehouse",
+        checkpoint_dir=f"{root}/checkpoint",
+    )
+    settings_module.require_kafka_jars(settings)
+    preload(settings.kafka_bootstrap_servers, settings.events_topic, args.events)
+    spark = spark_session("bench_spark_stream", settings)
+    print(
+        f"spark master {settings.spark_master}, driver memory {settings.driver_memory}, "
+        f"maxOffsetsPerTrigger {settings.max_offsets_per_trigger}, cores {os.cpu_count()}"
+    )
+    plain = baseline(spark, settings, root)
+    job = real_job(spark, settings)
+    plain_rate, job_rate = args.events / plain, args.events / job
+    print(f"baseline Kafka->Parquet copy : {plain:7.1f}s  {plain_rate:10,.0f} events/s")
+    print(f"stream_events_to_hdfs        : {job:7.1f}s  {job_rate:10,.0f} events/s")
+    print(f"ratio job/baseline           : {job_rate / plain_rate:.2f}  (target: job >= 30,000 events/s)")
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()
