@@ -17,17 +17,6 @@ from questline_events import TOPIC_EVENTS
 BIN = Path(sys.executable).parent
 
 
-def kafka_up() -> str:
-    """Start the stack's Kafka (harmless when running); its bootstrap servers."""
-    subprocess.run([BIN / "questline-stack", "up", "kafka"], check=True, timeout=600)
-    env = subprocess.run([BIN / "questline-stack", "env"], check=True, capture_output=True, text=True).stdout
-    for line in env.splitlines():
-        name, _, value = line.removeprefix("export ").partition("=")
-        if name == "KAFKA_BOOTSTRAP_SERVERS":
-            return value
-    raise RuntimeError(f"questline-stack env printed no KAFKA_BOOTSTRAP_SERVERS:\n{env}")
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -2,7 +2,7 @@ import uuid
 
 import pytest
 from api_fakes import FakeProducer
-from api_stack import Gunicorn, TopicReader, kafka_up
+from api_stack import Gunicorn, TopicReader
 
 from questline_api.app import create_app
 from questline_api.settings import load
@@ -29,8 +29,9 @@ def client(app):
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap():
-    return kafka_up()
+def kafka_bootstrap(kafka_stack):
+    """The stack's Kafka, started by the repository's `kafka_stack` fixture (questline-stack up kafka)."""
+    return kafka_stack.kafka_bootstrap
 
 
 @pytest.fixture(scope="session")

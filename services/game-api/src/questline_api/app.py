@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from questline_api import legacy, metrics, ops, problems, v1
+from questline_api import legacy, metrics, ops, problems, v1, web
 from questline_api import settings as settings_module
 from questline_api.publishing import EXTENSION, ApiState, Producer
 from questline_api.settings import Settings
@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None, producer: Producer | None = Non
     app.register_blueprint(legacy.bp)
     app.register_blueprint(v1.bp)
     app.register_blueprint(ops.bp)
+    app.register_blueprint(web.bp)
     return app
 
 

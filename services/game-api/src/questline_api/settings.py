@@ -8,6 +8,7 @@ value stops the process with a message naming the variable and what it expects.
 import dataclasses
 import os
 import re
+from urllib.parse import urlsplit
 
 _HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
 _COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
@@ -64,6 +65,16 @@ def _flag(env, name: str, default: bool) -> bool:
     raise SettingsError(f"{name}={raw!r} is not a boolean (expected true or false)")
 
 
+def _trino_url(env) -> str | None:
+    raw = env.get("QUESTLINE_TRINO_URL", "").strip()
+    if not raw:
+        return None
+    url = urlsplit(raw)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise SettingsError(f"QUESTLINE_TRINO_URL={raw!r} is not an http(s) URL (expected http://host:port)")
+    return raw.rstrip("/")
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     kafka_bootstrap_servers: str
@@ -90,6 +101,11 @@ class Settings:
     graceful_timeout: int
     keepalive: int
     max_header_bytes: int
+    # The /dashboard page (web/): Trino to query (None: the page says it is not configured),
+    # how long one worker reuses its answer, how long one refresh may take.
+    trino_url: str | None
+    dashboard_cache_seconds: float
+    dashboard_timeout: float
 
 
 def load(env=None) -> Settings:
@@ -114,4 +130,7 @@ def load(env=None) -> Settings:
         graceful_timeout=_number(env, "QUESTLINE_API_GRACEFUL_TIMEOUT", 15, int, 1, 3600, "seconds"),
         keepalive=_number(env, "QUESTLINE_API_KEEPALIVE", 5, int, 0, 3600, "seconds"),
         max_header_bytes=_number(env, "QUESTLINE_API_MAX_HEADER_BYTES", 8190, int, 256, 65_536, "bytes"),
+        trino_url=_trino_url(env),
+        dashboard_cache_seconds=_number(env, "QUESTLINE_API_DASHBOARD_CACHE_SECONDS", 5.0, float, 0.5, 3600, "seconds"),
+        dashboard_timeout=_number(env, "QUESTLINE_API_DASHBOARD_TIMEOUT", 10.0, float, 1, 300, "seconds"),
     )
