@@ -8,6 +8,7 @@ scripts). Configuration is generated into the state dir on every start.
 import getpass
 import json
 import os
+import shutil
 import subprocess
 import urllib.parse
 import urllib.request
@@ -172,10 +173,11 @@ class Hdfs(Component):
             "dfs.datanode.ipc.address": f"{s.host}:{s.datanode_ipc_port}",
             # WebHDFS redirects clients to the DataNode by this name.
             "dfs.datanode.hostname": s.host,
-            # One local user runs every process, but Spark, the metastore and Trino
-            # each act under their own HDFS user name (Trino as the query's user), so
-            # directories one creates would be read-only for the others. HDFS
-            # permissions protect nothing on a single-user machine; the charts keep them on.
+            # Permission checks guard users from each other; the local stack has one
+            # (every process runs as the same OS user). With them on, a directory made
+            # under one HDFS user name (a WebHDFS call's user.name, Trino impersonating
+            # the query's user) would be read-only for the next client. The charts,
+            # whose pods run as different users, keep them on.
             "dfs.permissions.enabled": "false",
             # With one DataNode there is nothing to wait for once its blocks are reported.
             "dfs.namenode.safemode.extension": "0",
@@ -196,6 +198,8 @@ class Hdfs(Component):
         if (self.name_dir / "current" / "VERSION").is_file():
             return
         artifacts.log("formatting the HDFS NameNode")
+        # Blocks from an earlier namespace would make the DataNode refuse the new cluster id.
+        shutil.rmtree(self.data_dir, ignore_errors=True)
         argv = self._daemon_argv(self.s.namenode_heap, _NAMENODE_MAIN, "-format", "-nonInteractive", "-force")
         with open(process.log_file(self.s, "namenode"), "ab") as out:
             rc = subprocess.run(argv, stdout=out, stderr=out, env={**os.environ, **self._env()}).returncode

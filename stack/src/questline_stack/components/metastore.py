@@ -172,6 +172,7 @@ class HiveMetastore(Component):
         self.s.logs_dir.mkdir(parents=True, exist_ok=True)
         self._write_config()
         log = process.log_file(self.s, "metastore")
+        offset = 0  # where this start's lines begin in the log
         if process.running_pid(self.s, "metastore") is None:
             if not Postgres(self.s).ready():
                 raise process.StartError(
@@ -179,10 +180,8 @@ class HiveMetastore(Component):
                     "start it first (questline-stack up postgres metastore)"
                 )
             self._init_or_upgrade_schema()
-            offset = log.stat().st_size
+            offset = log.stat().st_size if log.exists() else 0
             process.spawn(self.s, "metastore", self._java(_SERVER_MAIN), env=self._env())
-        else:
-            offset = 0
 
         def serving() -> bool:
             with open(log, "rb") as f:
