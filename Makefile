@@ -14,7 +14,7 @@ export QUESTLINE_CACHE ?= $(HOME)/.cache/questline
 export PIP_CACHE_DIR ?= $(QUESTLINE_CACHE)/pip
 
 # Python packages of this repository, installed editable into one virtualenv.
-PACKAGES := services/event-schema stack kind services/game-api apiserver
+PACKAGES := services/event-schema stack kind services/game-api apiserver spark-apps
 
 .PHONY: help
 help: ## list the targets
@@ -91,6 +91,13 @@ apiserver-status: venv ## pids, memory and readiness
 	@$(APISERVER) status
 test-apiserver: venv ## helm install/upgrade/uninstall of the chart against the real API server
 	@$(VENV)/bin/pytest -m apiserver tests/apiserver
+
+# ---------------------------------------------------------------- helm charts (docs/charts.md)
+.PHONY: tools charts-check
+tools: venv ## build helm + kubeconform and lay out the Kubernetes and Strimzi schemas (once per pin)
+	@./tools/install.sh >/dev/null
+charts-check: venv tools ## lint, render and validate the charts offline (part of make test)
+	@$(VENV)/bin/pytest -m charts tests/charts
 
 # ---------------------------------------------------------------- tests
 .PHONY: lint test test-unit

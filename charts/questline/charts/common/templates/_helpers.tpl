@@ -1,0 +1,121 @@
+{{/*
+Named templates shared by every questline subchart. Subcharts call them with
+  (dict "ctx" $ "component" "<component>")
+where "ctx" is the subchart's root context. Helm loads the templates of all
+charts of a release into one namespace, so a library dependency of the umbrella
+serves every subchart.
+*/}}
+
+{{/* `<release>-<component>`: the name of a component's Service and workload (DESIGN: names). */}}
+{{- define "common.fullname" -}}
+{{- printf "%s-%s" .ctx.Release.Name .component | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "common.selectorLabels" -}}
+app.kubernetes.io/name: {{ .component }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+{{- end -}}
+
+{{- define "common.labels" -}}
+{{ include "common.selectorLabels" . }}
+app.kubernetes.io/part-of: questline
+app.kubernetes.io/component: {{ .component }}
+app.kubernetes.io/managed-by: {{ .ctx.Release.Service }}
+app.kubernetes.io/version: {{ .ctx.Chart.AppVersion | default .ctx.Chart.Version | quote }}
+helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{/* `repository:tag` of an `image: {repository, tag, pullPolicy}` value. */}}
+{{- define "common.image" -}}
+{{- printf "%s:%s" .repository .tag -}}
+{{- end -}}
+
+{{/*
+Pod security context of every questline pod (restricted Pod Security Standard).
+Arguments: "user" (uid/gid the image's software runs as).
+*/}}
+{{- define "common.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .user }}
+runAsGroup: {{ .user }}
+fsGroup: {{ .user }}
+fsGroupChangePolicy: OnRootMismatch
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/*
+Container security context. Argument "readOnlyRootFilesystem" (bool): true where
+the software writes only to mounted volumes.
+*/}}
+{{- define "common.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+privileged: false
+readOnlyRootFilesystem: {{ .readOnlyRootFilesystem }}
+runAsNonRoot: true
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "common.imagePullSecrets" -}}
+{{- with .Values.global.imagePullSecrets }}
+imagePullSecrets:
+{{- range . }}
+  - name: {{ . }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Cross-component endpoints: global.endpoints values may hold templates such as
+"{{ .Release.Name }}-kafka-bootstrap:9092", so an external Kafka or HDFS is one override.
+*/}}
+{{- define "common.kafkaBootstrapServers" -}}
+{{- tpl .Values.global.endpoints.kafkaBootstrapServers . -}}
+{{- end -}}
+
+{{- define "common.hdfsUri" -}}
+{{- tpl .Values.global.endpoints.hdfsUri . -}}
+{{- end -}}
+
+{{- define "common.metastoreUri" -}}
+{{- tpl .Values.global.endpoints.metastoreUri . -}}
+{{- end -}}
+
+{{- define "common.trinoUrl" -}}
+{{- tpl .Values.global.endpoints.trinoUrl . -}}
+{{- end -}}
+
+{{/*
+Ingress rule of a NetworkPolicy admitting every pod of this release (the
+components talk to each other; everything else is denied by the umbrella's
+default-deny policy).
+*/}}
+{{- define "common.fromThisRelease" -}}
+- podSelector:
+    matchLabels:
+      app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* Pod anti-affinity spreading a component's pods over nodes, when asked. */}}
+{{- define "common.antiAffinity" -}}
+{{- if eq .mode "required" }}
+podAntiAffinity:
+  requiredDuringSchedulingIgnoredDuringExecution:
+    - topologyKey: kubernetes.io/hostname
+      labelSelector:
+        matchLabels:
+          {{- include "common.selectorLabels" . | nindent 10 }}
+{{- else if eq .mode "preferred" }}
+podAntiAffinity:
+  preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      podAffinityTerm:
+        topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- include "common.selectorLabels" . | nindent 12 }}
+{{- end }}
+{{- end -}}

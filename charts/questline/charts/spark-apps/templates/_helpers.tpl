@@ -1,0 +1,80 @@
+{{/* Environment of every driver: the variables questline_spark.settings reads. */}}
+{{- define "sparkApps.env" -}}
+- name: POD_IP
+  valueFrom:
+    fieldRef: {fieldPath: status.podIP}
+- name: POD_NAME
+  valueFrom:
+    fieldRef: {fieldPath: metadata.name}
+- name: KAFKA_BOOTSTRAP_SERVERS
+  value: {{ include "common.kafkaBootstrapServers" . | quote }}
+- name: QUESTLINE_EVENTS_TOPIC
+  value: {{ .Values.global.topic | quote }}
+- name: QUESTLINE_HDFS_URI
+  value: {{ include "common.hdfsUri" . | quote }}
+- name: QUESTLINE_DATABASE
+  value: {{ .Values.global.database | quote }}
+- name: QUESTLINE_TRINO_URL
+  value: {{ include "common.trinoUrl" . | quote }}
+- name: QUESTLINE_SPARK_MASTER
+  value: k8s://https://kubernetes.default.svc:443
+- name: QUESTLINE_SPARK_JARS
+  value: {{ join "," .Values.kafkaConnectorJars | quote }}
+- name: QUESTLINE_SPARK_DRIVER_MEMORY
+  value: {{ .Values.driver.memory | quote }}
+- name: QUESTLINE_SPARK_SHUFFLE_PARTITIONS
+  value: {{ .Values.shufflePartitions | quote }}
+{{- range $name, $value := .Values.extraSettings }}
+- name: {{ $name }}
+  value: {{ $value | quote }}
+{{- end }}
+# spark-defaults.conf and the executor pod template.
+- name: SPARK_CONF_DIR
+  value: /etc/spark-conf
+# Per-pod settings pyspark hands to spark-submit: executors call back to this pod's IP,
+# and belong to this pod (deleted with it).
+- name: PYSPARK_SUBMIT_ARGS
+  value: "--conf spark.driver.host=$(POD_IP) --conf spark.kubernetes.driver.pod.name=$(POD_NAME) pyspark-shell"
+{{- end -}}
+
+{{/* Pod spec of a driver running one console script. Arguments: ctx, component, command, restartPolicy. */}}
+{{- define "sparkApps.driverPodSpec" -}}
+{{- $ := .ctx -}}
+serviceAccountName: {{ include "common.fullname" (dict "ctx" $ "component" "spark") }}
+restartPolicy: {{ .restartPolicy }}
+{{- include "common.imagePullSecrets" $ }}
+securityContext:
+  {{- include "common.podSecurityContext" (dict "user" $.Values.runAsUser) | nindent 2 }}
+containers:
+  - name: driver
+    image: {{ include "common.image" $.Values.image }}
+    imagePullPolicy: {{ $.Values.image.pullPolicy }}
+    command: [{{ .command | quote }}]
+    env:
+      {{- include "sparkApps.env" $ | nindent 6 }}
+      {{- range $name, $value := .env }}
+      - name: {{ $name }}
+        value: {{ $value | quote }}
+      {{- end }}
+    ports:
+      - {name: driver-rpc, containerPort: 7078, protocol: TCP}
+      - {name: blockmanager, containerPort: 7079, protocol: TCP}
+    resources:
+      {{- toYaml $.Values.driver.resources | nindent 6 }}
+    securityContext:
+      {{- include "common.containerSecurityContext" (dict "readOnlyRootFilesystem" true) | nindent 6 }}
+    volumeMounts:
+      - {name: conf, mountPath: /etc/spark-conf}
+      - {name: tmp, mountPath: /tmp}
+      - {name: work, mountPath: /opt/spark/work-dir}
+volumes:
+  - name: conf
+    configMap:
+      name: {{ include "common.fullname" (dict "ctx" $ "component" "spark") }}
+  - name: tmp
+    emptyDir:
+      sizeLimit: 2Gi
+  - name: work
+    emptyDir:
+      sizeLimit: 256Mi
+{{- end -}}

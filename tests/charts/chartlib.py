@@ -1,0 +1,120 @@
+"""Helpers of the chart tests: the pinned tools (installed through tools/install.sh when
+missing), helm invocations and rendered manifests, cached per values-file combination."""
+
+import functools
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "charts" / "questline"
+RELEASE = "questline"
+NAMESPACE = "questline"
+
+# Values files every validation runs over: (id, files layered on the chart's defaults).
+SCENARIOS: dict[str, tuple[str, ...]] = {
+    "default": (),
+    "kind": ("values-kind.yaml",),
+    "production": ("values-production.yaml",),
+    **{p.stem: (f"ci/{p.name}",) for p in sorted((CHART / "ci").glob("scenario-*.yaml"))},
+}
+
+
+@dataclass(frozen=True)
+class Tools:
+    helm: str
+    kubeconform: str
+    kubernetes_schemas: Path
+    strimzi_schemas: Path
+    kubernetes_version: str
+
+
+class ToolsError(RuntimeError):
+    pass
+
+
+def install_tools() -> Tools:
+    """helm, kubeconform and the schemas; tools/install.sh builds what is missing (minutes, once)."""
+    result = subprocess.run(["bash", str(REPO / "tools" / "install.sh")], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ToolsError(f"tools/install.sh failed:\n{result.stdout}\n{result.stderr[-4000:]}")
+    env = dict(line.split("=", 1) for line in result.stdout.splitlines() if line.startswith("QUESTLINE_"))
+    from questline_stack.versions import versions
+
+    return Tools(
+        helm=env["QUESTLINE_HELM"],
+        kubeconform=env["QUESTLINE_KUBECONFORM"],
+        kubernetes_schemas=Path(env["QUESTLINE_KUBERNETES_SCHEMAS"]),
+        strimzi_schemas=Path(env["QUESTLINE_STRIMZI_SCHEMAS"]),
+        kubernetes_version=versions()["kubernetes"]["version"],
+    )
+
+
+def helm(tools: Tools, *args: str) -> subprocess.CompletedProcess:
+    # An empty HOME-independent config: no repositories, no plugins, nothing from the user.
+    cache = Path(os.environ.get("QUESTLINE_CACHE") or Path.home() / ".cache" / "questline") / "helm"
+    env = {
+        **os.environ,
+        "HELM_CACHE_HOME": str(cache / "cache"),
+        "HELM_CONFIG_HOME": str(cache / "config"),
+        "HELM_DATA_HOME": str(cache / "data"),
+    }
+    return subprocess.run([tools.helm, *args], capture_output=True, text=True, env=env)
+
+
+def values_args(files: tuple[str, ...], sets: tuple[str, ...] = ()) -> list[str]:
+    args = [arg for f in files for arg in ("--values", str(CHART / f))]
+    return args + [arg for s in sets for arg in ("--set", s)]
+
+
+def template(tools: Tools, files: tuple[str, ...] = (), sets: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    return helm(
+        tools,
+        "template",
+        RELEASE,
+        str(CHART),
+        "--namespace",
+        NAMESPACE,
+        "--kube-version",
+        tools.kubernetes_version,
+        *values_args(files, sets),
+    )
+
+
+@functools.cache
+def rendered(tools: Tools, files: tuple[str, ...] = (), sets: tuple[str, ...] = ()) -> str:
+    """The manifest of helm template for some values files and --set assignments (cached)."""
+    result = template(tools, files, sets)
+    if result.returncode != 0:
+        raise AssertionError(f"helm template {files} {sets} failed:\n{result.stderr}")
+    return result.stdout
+
+
+def documents(manifest: str) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(manifest) if doc]
+
+
+def pod_specs(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pod specs a resource runs (Deployment, StatefulSet, Job, CronJob, Pod)."""
+    kind, spec = resource["kind"], resource.get("spec", {})
+    if kind == "Pod":
+        return [spec]
+    if kind in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
+        return [spec["template"]["spec"]]
+    if kind == "CronJob":
+        return [spec["jobTemplate"]["spec"]["template"]["spec"]]
+    return []
+
+
+def replicas(resource: dict[str, Any]) -> int:
+    if resource["kind"] in ("Deployment", "StatefulSet"):
+        return int(resource["spec"].get("replicas", 1))
+    return 1
+
+
+def is_helm_test(resource: dict[str, Any]) -> bool:
+    return resource.get("metadata", {}).get("annotations", {}).get("helm.sh/hook") == "test"

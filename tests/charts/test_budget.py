@@ -1,0 +1,115 @@
+"""values-kind.yaml fits a laptop: at most 4 CPU and 12 GiB requested in total, counting
+every workload, hook Job and Kafka node the chart renders plus the Spark executors its
+drivers start (helm test pods are transient and not counted)."""
+
+import re
+
+import pytest
+from chartlib import is_helm_test, pod_specs, replicas
+
+pytestmark = pytest.mark.charts
+
+CPU_BUDGET = 4.0
+MEMORY_BUDGET_GIB = 12.0
+
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+_JVM = {"m": 2**20, "g": 2**30}
+
+
+def cpu(quantity) -> float:
+    text = str(quantity)
+    return int(text[:-1]) / 1000 if text.endswith("m") else float(text)
+
+
+def memory_bytes(quantity: str) -> float:
+    match = re.fullmatch(r"([0-9.]+)(Ki|Mi|Gi|Ti)", quantity)
+    assert match, f"unexpected memory quantity {quantity!r}"
+    return float(match[1]) * _BINARY[match[2]]
+
+
+def jvm_bytes(size: str) -> float:
+    return float(size[:-1]) * _JVM[size[-1]]
+
+
+def requested(resources) -> dict[str, tuple[float, float]]:
+    """Name -> (CPU, bytes) requested, per component."""
+    totals: dict[str, tuple[float, float]] = {}
+
+    def add(name, count, cpu_request, memory_request):
+        c, m = totals.get(name, (0.0, 0.0))
+        totals[name] = (c + count * cpu_request, m + count * memory_request)
+
+    spark_drivers = 0
+    executor = None
+    for r in resources:
+        if is_helm_test(r):
+            continue
+        name = f"{r['kind']}/{r['metadata']['name']}"
+        for spec in pod_specs(r):
+            # Init containers run before the others and request no more than them.
+            for c in spec["containers"]:
+                req = c["resources"]["requests"]
+                add(name, replicas(r), cpu(req["cpu"]), memory_bytes(req["memory"]))
+            if any(c["name"] == "driver" for c in spec["containers"]):
+                spark_drivers += 1
+        if r["kind"] == "KafkaNodePool":
+            req = r["spec"]["resources"]["requests"]
+            add(name, r["spec"]["replicas"], cpu(req["cpu"]), memory_bytes(req["memory"]))
+        if r["kind"] == "Kafka":
+            req = r["spec"]["entityOperator"]["topicOperator"]["resources"]["requests"]
+            add(name + " topic operator", 1, cpu(req["cpu"]), memory_bytes(req["memory"]))
+        if r["kind"] == "ConfigMap" and "spark-defaults.conf" in r.get("data", {}):
+            executor = dict(
+                line.split(None, 1) for line in r["data"]["spark-defaults.conf"].splitlines() if line.strip()
+            )
+    if executor:
+        per_executor_memory = jvm_bytes(executor["spark.executor.memory"]) + jvm_bytes(
+            executor["spark.executor.memoryOverhead"]
+        )
+        add(
+            "Spark executors",
+            spark_drivers * int(executor["spark.executor.instances"]),
+            cpu(executor["spark.kubernetes.executor.request.cores"]),
+            per_executor_memory,
+        )
+    return totals
+
+
+def test_kind_values_request_at_most_4_cpu_and_12_gib(render):
+    _, resources = render(("values-kind.yaml",))
+    totals = requested(resources)
+    total_cpu = sum(c for c, _ in totals.values())
+    total_gib = sum(m for _, m in totals.values()) / 2**30
+    for name, (c, m) in sorted(totals.items()):
+        print(f"{name:55s} {c:5.2f} CPU {m / 2**30:6.2f} GiB")
+    print(f"{'total':55s} {total_cpu:5.2f} CPU {total_gib:6.2f} GiB")
+    assert total_cpu <= CPU_BUDGET
+    assert total_gib <= MEMORY_BUDGET_GIB
+    # Every part of the stack is counted: the sum is not trivially small.
+    assert any(name.startswith("KafkaNodePool/") for name in totals)
+    assert "Spark executors" in totals
+
+
+def test_the_budget_check_counts_executors(render):
+    _, few = render(("values-kind.yaml",))
+    _, many = render(("values-kind.yaml",), ("sparkApps.executor.instances=4",))
+    assert requested(many)["Spark executors"][1] == 4 * requested(few)["Spark executors"][1]
+
+
+def test_production_values_exceed_the_laptop_budget(render):
+    # Sanity of the arithmetic: the production example must not fit a laptop.
+    _, resources = render(("values-production.yaml",))
+    assert sum(c for c, _ in requested(resources).values()) > CPU_BUDGET
+
+
+def test_jvm_heaps_fit_inside_their_pod_memory_limits(render):
+    _, resources = render(("values-kind.yaml",))
+    for r in resources:
+        if r["kind"] == "KafkaNodePool":
+            heap = jvm_bytes(r["spec"]["jvmOptions"]["-Xmx"])
+            assert heap < memory_bytes(r["spec"]["resources"]["limits"]["memory"]), r["metadata"]["name"]
+        for spec in pod_specs(r):
+            for c in spec["containers"]:
+                heaps = re.findall(r"-Xmx([0-9]+[mg])", " ".join(str(e.get("value", "")) for e in c.get("env", [])))
+                for heap in heaps:
+                    assert jvm_bytes(heap) < memory_bytes(c["resources"]["limits"]["memory"]), r["metadata"]["name"]
