@@ -4,6 +4,8 @@ Service names and ports behind every endpoint, and the entry points the images r
 
 import ast
 import importlib.util
+import json
+import re
 import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -158,3 +160,20 @@ def test_api_runs_the_gunicorn_config_module_of_the_api(render):
     config = container["command"][container["command"].index("-c") + 1]
     module = config.removeprefix("python:")
     assert (REPO / "services/game-api/src" / (module.replace(".", "/") + ".py")).is_file()
+
+
+def test_the_helm_test_event_is_a_request_the_api_accepts(render):
+    from questline_api import spec
+
+    _, resources = render(())
+    (pod,) = [r for r in resources if r["kind"] == "Pod" and r["metadata"]["name"].endswith("api-test")]
+    env = env_of(pod["spec"]["containers"][0])
+    paths = spec.openapi()["paths"]
+    matching = [
+        template
+        for template in paths
+        if re.fullmatch(re.sub(r"\{[^}]+\}", "[^/]+", template), env["EVENT_PATH"]) and "post" in paths[template]
+    ]
+    assert matching, f"{env['EVENT_PATH']} is not a POST route of the API"
+    schema_ref = paths[matching[0]]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    spec.validate_body(schema_ref.rsplit("/", 1)[1], json.loads(env["EVENT_BODY"]))
