@@ -22,7 +22,7 @@ help: ## list the targets
 
 # ---------------------------------------------------------------- setup
 .PHONY: system-deps venv
-system-deps: ## install the Debian packages the stack needs (root, apt)
+system-deps: browser-deps ## install the Debian packages the stack needs (root, apt)
 	@./stack/system-deps.sh
 
 venv: $(VENV)/.installed ## create .venv with every package and tool pinned
@@ -98,6 +98,14 @@ tools: venv ## build helm + kubeconform and lay out the Kubernetes and Strimzi s
 	@./tools/install.sh >/dev/null
 charts-check: venv tools ## lint, render and validate the charts offline (part of make test)
 	@$(VENV)/bin/pytest -m charts tests/charts
+
+# ---------------------------------------------------------------- web pages (docs/web.md)
+# /play and /dashboard are served by the game API (make api); the tests drive Debian's Chromium.
+.PHONY: browser-deps test-browser
+browser-deps: ## install Debian's chromium for the browser tests (root, apt; no browser download)
+	@./tests/browser/system-deps.sh
+test-browser: venv browser-deps ## /play and /dashboard in headless Chromium against the local stack
+	@$(VENV)/bin/pytest -m browser tests/browser
 
 # ---------------------------------------------------------------- tests
 .PHONY: lint test test-unit

@@ -11,6 +11,7 @@ unreachable Trino is asked again only once per period, and the page shows why.
 import dataclasses
 import datetime as dt
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -254,5 +255,6 @@ class DashboardData:
 
 def _reason(exc: Exception) -> str:
     text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    # requests nests the socket error deep in a long repr; its last line names it.
-    return text.splitlines()[-1][:300] if text else type(exc).__name__
+    # requests buries the socket error ("[Errno 111] Connection refused") in a long repr.
+    socket_error = re.search(r"\[Errno -?\d+\] [^'\")]+", text)
+    return socket_error.group(0) if socket_error else text.splitlines()[-1][:300]

@@ -88,10 +88,13 @@
       const t = tables[node.dataset.table];
       node.textContent = t && t.present && t.rows !== null ? number.format(t.rows) : "–";
     }
+    const reachable = data.status === "ok" || data.status === "no_tables";
     renderFreshness(data);
-    renderPerMinute(data.events_per_minute || {});
-    for (const [name, rows] of Object.entries(data.charts || {})) renderBars(name, rows);
-    renderTables(data.tables);
+    renderPerMinute(data.events_per_minute || {}, reachable);
+    for (const list of document.querySelectorAll("ol.bars")) {
+      renderBars(list, (data.charts || {})[list.id.replace("chart-", "")], reachable);
+    }
+    renderTables(data.tables, reachable);
     $("updated").textContent = data.taken_at
       ? `Trino was asked at ${new Date(data.taken_at).toLocaleTimeString()} (answers are shared for ${data.cache_seconds} s).`
       : "";
@@ -106,13 +109,14 @@
       seconds === null ? "no rows yet" : "age of the newest row; grows while nobody plays";
   }
 
-  function renderPerMinute(perMinute) {
+  function renderPerMinute(perMinute, reachable) {
     const minutes = perMinute.minutes || [];
     const counts = perMinute.counts || {};
     const types = Object.keys(counts);
     const chart = $("per-minute-chart");
     if (!minutes.length) {
-      chart.replaceChildren(el("p", { className: "empty", textContent: "No events table yet." }));
+      const why = reachable ? "No events table yet." : "No data while the pipeline is not reachable.";
+      chart.replaceChildren(el("p", { className: "empty", textContent: why }));
       $("per-minute-legend").replaceChildren();
       $("per-minute-table").replaceChildren();
       return;
@@ -177,36 +181,37 @@
     );
   }
 
-  function renderBars(name, rows) {
-    const list = $(`chart-${name}`);
-    if (!list) return;
-    if (!rows.length) {
-      list.replaceChildren(el("li", { className: "empty", textContent: "No rows yet." }));
+  function renderBars(list, rows, reachable) {
+    if (!rows || !rows.length) {
+      const why = !reachable ? "No data while the pipeline is not reachable." : rows ? "No rows yet." : "Table not created yet.";
+      list.replaceChildren(el("li", { className: "empty", textContent: why }));
       return;
     }
     const max = Math.max(1, ...rows.map((r) => r.value));
     list.replaceChildren(
       ...rows.map((r) => {
         const share = Math.max(0, (100 * r.value) / max);
-        return el(
+        const item = el(
           "li",
-          { className: `bar ${r.label}` },
+          { className: "bar" },
           el("span", { className: "bar-label", textContent: LABELS[r.label] || r.label }),
           el("span", { className: "bar-track" }, styled(el("span", { className: "bar-fill" }), "width", `${share}%`)),
           el("span", { className: "bar-value", textContent: number.format(r.value) }),
         );
+        item.dataset.key = r.label;
+        return item;
       }),
     );
   }
 
-  function renderTables(tables) {
+  function renderTables(tables, reachable) {
     $("tables").replaceChildren(
       ...tables.map((t) =>
         el(
           "tr",
           { className: t.present ? "" : "missing" },
           el("th", { scope: "row" }, el("code", { textContent: t.name })),
-          el("td", { className: "num", textContent: t.present ? number.format(t.rows) : "not created" }),
+          el("td", { className: "num", textContent: !reachable ? "unknown" : t.present ? number.format(t.rows) : "not created" }),
           el("td", { textContent: t.newest ? new Date(t.newest).toLocaleString() : "–" }),
           el("td", { className: "num", textContent: age(t.age_seconds) }),
         ),

@@ -1,0 +1,152 @@
+"""Fixtures of the browser tests: Debian's Chromium driven by Playwright, the API under
+gunicorn, the streaming job, and Trino, all real (the local stack).
+
+Chromium comes from `make browser-deps` (apt); nothing is downloaded at test time.
+"""
+
+import contextlib
+import os
+import socket
+import sys
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import trino
+
+REPO = Path(__file__).resolve().parents[2]
+# The API's own integration helper: gunicorn with the package's config, ready when /readyz says so.
+sys.path.insert(0, str(REPO / "services" / "game-api" / "tests"))
+from api_stack import Gunicorn  # noqa: E402
+from browser_stack import STREAM  # noqa: E402
+
+CHROMIUM = Path(os.environ.get("QUESTLINE_CHROMIUM", "/usr/bin/chromium"))
+# Without the background-networking switches Chromium keeps calling home, which
+# only fails (and floods the logs) on a closed network.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium; each test opens its own context (fresh storage and cookies)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser-deps` (Debian's chromium package)", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # Playwright gives every launch a fresh temporary --user-data-dir and deletes it on close.
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="UTC")
+    page = context.new_page()
+    # The page's own console errors (a CSP violation, a script error) fail the test that caused them.
+    # Chromium also logs every 4xx/5xx answer as an error; those are answers the tests expect.
+    errors: list[str] = []
+    page.on(
+        "console",
+        lambda m: errors.append(m.text) if m.type == "error" and "Failed to load resource" not in m.text else None,
+    )
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.console_errors = errors
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot():
+    """Save a full-page screenshot under artifacts/screenshots/ and print its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        print(f"\n[screenshot] {path}")
+        return path
+
+    return take
+
+
+@pytest.fixture(scope="session")
+def api(local_stack, tmp_path_factory):
+    """The game API under gunicorn against the stack's Kafka and Trino; a short dashboard cache."""
+    server = Gunicorn(
+        local_stack.kafka_bootstrap,
+        tmp_path_factory.mktemp("browser-api") / "gunicorn.log",
+        workers=2,
+        QUESTLINE_TRINO_URL=os.environ["QUESTLINE_TRINO_URL"],
+        QUESTLINE_API_DASHBOARD_CACHE_SECONDS="2",
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def broken_api(tmp_path_factory):
+    """The API with nothing behind it: Kafka and Trino on ports where nobody listens."""
+    server = Gunicorn(
+        f"127.0.0.1:{_free_port()}",
+        tmp_path_factory.mktemp("broken-api") / "gunicorn.log",
+        workers=1,
+        QUESTLINE_TRINO_URL=f"http://127.0.0.1:{_free_port()}",
+        QUESTLINE_API_PRODUCE_TIMEOUT="1",
+        QUESTLINE_API_RETRY_AFTER="2",
+    ).start(ready_path="/healthz")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def streaming_job(local_stack):
+    """The streaming job over the real `events` topic into hive.questline.
+
+    Shared with `make demo` through the stack's process registry: an instance
+    already running is used as it is; one started here is stopped at the end.
+    """
+    from questline_stack import process
+
+    if process.running_pid(local_stack, STREAM) is not None:
+        yield local_stack
+        return
+    env = {**local_stack.client_env(), "QUESTLINE_STREAM_TRIGGER_SECONDS": "2", "QUESTLINE_SPARK_DRIVER_MEMORY": "768m"}
+    process.spawn(local_stack, STREAM, [str(Path(sys.executable).parent / STREAM)], env=env)
+    try:
+        yield local_stack
+    finally:
+        process.stop(local_stack, STREAM)
+
+
+@pytest.fixture(scope="session")
+def trino_cursor(local_stack):
+    url = urlsplit(os.environ["QUESTLINE_TRINO_URL"])
+    with contextlib.closing(
+        trino.dbapi.connect(host=url.hostname, port=url.port, user="browser-tests", catalog="hive", schema="questline")
+    ) as conn:
+        yield conn.cursor()
+
+
+@pytest.fixture
+def player_id():
+    """A player of this test only: runs sharing the stack never see each other's rows."""
+    return f"web-{uuid.uuid4().hex[:12]}"
