@@ -54,8 +54,14 @@ class RateLimiter:
 
 
 class Simulator:
-    def __init__(self, settings: Settings, on_tick: Callable[["Simulator"], None] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        on_tick: Callable[["Simulator"], None] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
         self.settings = settings
+        self.transport = transport  # None: the network; tests pass an in-process one
         self.world = World(settings.run_id, settings.seed, settings.players)
         self.truth = GroundTruth(settings.run_id, settings.seed, settings.public())
         for player in self.world.players:
@@ -84,7 +90,9 @@ class Simulator:
         random.Random(f"{s.seed}:order").shuffle(order)
         for player in order:
             queue.put_nowait(player)
-        async with httpx.AsyncClient(base_url=s.api_url, timeout=s.request_timeout, limits=limits) as client:
+        async with httpx.AsyncClient(
+            base_url=s.api_url, timeout=s.request_timeout, limits=limits, transport=self.transport
+        ) as client:
             workers = [asyncio.create_task(self._worker(client, queue)) for _ in range(min(s.concurrency, s.players))]
             ticker = asyncio.create_task(self._tick())
             try:
@@ -122,6 +130,7 @@ class Simulator:
             for action in self.world.session(player, rng):
                 if self.stopping.is_set():
                     break
+                await asyncio.sleep(0)  # let the clock and other players run even if the API answers at once
                 transport = routes.transport_for(player, action)
                 if transport == "v1-batch":
                     buffered.append((action, _client_time()))
@@ -148,7 +157,6 @@ class Simulator:
         return headers
 
     async def _send(self, client: httpx.AsyncClient, player: Player, request: routes.Request) -> None:
-        """Send until acknowledged, refused (4xx) or out of retries; record the outcome."""
         await self.limiter.acquire(len(request.actions))
         for action in request.actions:
             self.truth.record_sent(action, request.transport)
@@ -161,6 +169,7 @@ class Simulator:
             raise
 
     async def _try(self, client: httpx.AsyncClient, player: Player, request: routes.Request) -> None:
+        """Send until acknowledged, refused (4xx) or out of retries; record the outcome."""
         headers = self._headers(player, request)
         content = orjson.dumps(request.json) if request.json is not None else None
         if content is not None:
