@@ -9,14 +9,19 @@ no extra server configuration (`system.sync_partition_metadata`).
 """
 
 import logging
+import time
 from urllib.parse import urlsplit
 
+import requests
 import trino
 
 from questline_spark.settings import Settings
 from questline_spark.tables import TableSpec, trino_create_table
 
 log = logging.getLogger(__name__)
+
+# How long a job waits for a Trino that is starting up before it gives up.
+STARTUP_WAIT_SECONDS = 180
 
 
 class Catalog:
@@ -33,12 +38,22 @@ class Catalog:
         )
 
     def execute(self, sql: str, params: tuple | None = None) -> list[tuple]:
-        cursor = self._connection.cursor()
-        try:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-        finally:
-            cursor.close()
+        """Run one statement. Every statement here is idempotent, so a Trino that is
+        (re)starting is waited for instead of failing the job."""
+        deadline = time.monotonic() + STARTUP_WAIT_SECONDS
+        while True:
+            cursor = self._connection.cursor()
+            try:
+                cursor.execute(sql, params)
+                return cursor.fetchall()
+            except (trino.exceptions.TrinoQueryError, requests.ConnectionError) as exc:
+                starting = isinstance(exc, requests.ConnectionError) or exc.error_name == "SERVER_STARTING_UP"
+                if not starting or time.monotonic() > deadline:
+                    raise
+                log.warning("Trino is not serving yet (%s); retrying", type(exc).__name__)
+                time.sleep(2)
+            finally:
+                cursor.close()
 
     def qualified(self, table: str) -> str:
         return f'{self.catalog}."{self.schema}"."{table}"'
@@ -55,9 +70,10 @@ class Catalog:
 
     def add_new_partitions(self, spec: TableSpec) -> None:
         """Register every partition directory of the table that the metastore does not know yet."""
+        # CALL takes no query parameters; both names are plain SQL names (settings, tables.py).
         self.execute(
-            f"CALL {self.catalog}.system.sync_partition_metadata(schema_name => ?, table_name => ?, mode => 'ADD')",
-            (self.schema, spec.name),
+            f"CALL {self.catalog}.system.sync_partition_metadata("
+            f"schema_name => '{self.schema}', table_name => '{spec.name}', mode => 'ADD')"
         )
 
 

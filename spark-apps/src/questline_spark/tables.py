@@ -120,7 +120,7 @@ _TRINO_TYPES: dict[type[DataType], str] = {
     StringType: "varchar",
     LongType: "bigint",
     IntegerType: "integer",
-    TimestampType: "timestamp(6)",
+    TimestampType: "timestamp",  # Hive has one timestamp type; Trino reads it at hive.timestamp-precision
     BinaryType: "varbinary",
 }
 
