@@ -63,6 +63,7 @@ class EventProducer:
                 "error_cb": self._on_error,
             }
         )
+        self._fatal_error: str | None = None
         self._ready_lock = threading.Lock()
         self._ready_checked_at = float("-inf")
         self._ready = False
@@ -94,6 +95,8 @@ class EventProducer:
 
     def ready(self) -> bool:
         """Kafka answers a metadata request for the events topic (cached briefly)."""
+        if self._fatal_error is not None:
+            return False
         with self._ready_lock:
             now = time.monotonic()
             if now - self._ready_checked_at >= self._settings.ready_cache_seconds:
@@ -131,6 +134,11 @@ class EventProducer:
                 self._on_queue_length(len(self._producer))
                 reported_at = now
 
-    @staticmethod
-    def _on_error(err) -> None:
-        log.warning("kafka client error: %s", err)
+    def _on_error(self, err) -> None:
+        if err.fatal():
+            # The idempotent producer cannot go on (e.g. a broken sequence): every
+            # later record would fail, so this worker stops being ready.
+            self._fatal_error = str(err)
+            log.error("fatal kafka producer error, worker no longer ready: %s", err)
+        else:
+            log.warning("kafka client error: %s", err)
