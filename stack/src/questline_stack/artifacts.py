@@ -79,11 +79,12 @@ def unpack(archive: Path, dest: Path, members_prefixes: tuple[str, ...] | None =
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     log(f"unpacking {archive.name}")
-    with tarfile.open(archive) as tar:
-        members = [
-            m for m in tar.getmembers() if members_prefixes is None or m.name.startswith(members_prefixes)
-        ]
-        tar.extractall(tmp, members=members, filter="tar")
+    # Stream mode reads the archive once, extracting matching members as they pass
+    # (random access would decompress an 800 MB archive twice: once to list it).
+    with tarfile.open(archive, mode="r|*") as tar:
+        for member in tar:
+            if members_prefixes is None or member.name.startswith(members_prefixes):
+                tar.extract(member, tmp, filter="tar")
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
     marker.touch()

@@ -70,7 +70,7 @@ def cmd_status(s, args):
                 ok = False
                 print(f"{name:18} stopped")
             else:
-                print(f"{name:18} pid {pid:<8} rss {process.rss_mib(pid):7.0f} MiB")
+                print(f"{name:18} pid {pid:<8} mem {process.rss_mib(pid):7.0f} MiB (PSS)")
         if c.processes and all(c.pids().values()):
             try:
                 ready = c.ready()

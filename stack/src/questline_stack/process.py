@@ -146,22 +146,28 @@ def kill(s: Settings, name: str) -> None:
 
 
 def rss_mib(pid: int) -> float:
-    """Resident memory of a process and its children, in MiB."""
-    total = 0
+    """Memory of a process and its children, in MiB.
+
+    Proportional set size (PSS): memory shared between the processes (PostgreSQL's
+    shared buffers, shared libraries) is divided among them instead of counted once
+    per process, so the sum is what the component really costs. Falls back to RSS
+    where smaps_rollup is unavailable.
+    """
+    total_kib = 0
     pids = [pid]
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            pass
-    return total / 1024
+        for source, key in ((f"/proc/{p}/smaps_rollup", "Pss:"), (f"/proc/{p}/status", "VmRSS:")):
+            try:
+                lines = Path(source).read_text().splitlines()
+            except OSError:
+                continue
+            found = [int(line.split()[1]) for line in lines if line.startswith(key)]
+            if found:
+                total_kib += found[0]
+                break
+    return total_kib / 1024
 
 
 def port_open(host: str, port: int) -> bool:
