@@ -148,7 +148,7 @@ def test_every_endpoint_points_at_a_rendered_service_and_port(render):
 def test_spark_jobs_run_console_scripts_that_spark_apps_defines(render):
     scripts = tomllib.loads((REPO / "spark-apps/pyproject.toml").read_text())["project"]["scripts"]
     _, resources = render(())
-    commands = [c["command"][0] for _, c in containers_by_image(resources, "questline/spark")]
+    commands = [c["args"][0] for _, c in containers_by_image(resources, "questline/spark")]
     assert len(commands) == 3
     for command in commands:
         assert command in scripts, f"{command} is not in spark-apps [project.scripts]: {sorted(scripts)}"

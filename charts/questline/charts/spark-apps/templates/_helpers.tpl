@@ -49,7 +49,8 @@ containers:
   - name: driver
     image: {{ include "common.image" $.Values.image }}
     imagePullPolicy: {{ $.Values.image.pullPolicy }}
-    command: [{{ .command | quote }}]
+    # args, not command: the image's entrypoint (under tini) runs it and forwards signals.
+    args: [{{ .command | quote }}]
     env:
       {{- include "sparkApps.env" $ | nindent 6 }}
       {{- range $name, $value := .env }}
