@@ -55,13 +55,15 @@ def install_tools() -> Tools:
 
 
 def helm(tools: Tools, *args: str) -> subprocess.CompletedProcess:
-    # An empty HOME-independent config: no repositories, no plugins, nothing from the user.
+    # Helm's own config, cache and data dirs in the cache: no repositories or plugins of the user.
     cache = Path(os.environ.get("QUESTLINE_CACHE") or Path.home() / ".cache" / "questline") / "helm"
     env = {
         **os.environ,
         "HELM_CACHE_HOME": str(cache / "cache"),
         "HELM_CONFIG_HOME": str(cache / "config"),
         "HELM_DATA_HOME": str(cache / "data"),
+        # Offline by construction: no kubeconfig, so nothing can reach a cluster.
+        "KUBECONFIG": os.devnull,
     }
     return subprocess.run([tools.helm, *args], capture_output=True, text=True, env=env)
 

@@ -73,3 +73,23 @@ def test_every_template_renders_in_some_scenario(render):
         templates.add("/".join(("questline", *parts)))
     missing = {t for t in templates if not t.endswith("servicemonitor-api.yaml")} - rendered_sources
     assert not missing, sorted(missing)
+
+
+def test_notes_tell_how_to_reach_the_api_and_trino(tools):
+    # A client-side dry run renders NOTES.txt without any cluster.
+    result = helm(
+        tools,
+        "install",
+        "questline",
+        str(CHART),
+        "--namespace",
+        "questline",
+        "--dry-run=client",
+        *values_args(("values-kind.yaml",)),
+    )
+    assert result.returncode == 0, result.stderr
+    notes = result.stdout.split("NOTES:", 1)[1]
+    assert "http://questline.localtest.me" in notes
+    assert "port-forward service/questline-api" in notes
+    assert "port-forward service/questline-trino" in notes
+    assert "helm test questline" in notes
