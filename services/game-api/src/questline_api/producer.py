@@ -61,6 +61,8 @@ class EventProducer:
                 "message.timeout.ms": max(1, int(settings.produce_timeout * 1000)),
                 "client.id": "questline-api",
                 "error_cb": self._on_error,
+                # librdkafka's own log lines go through Python logging, i.e. out as JSON.
+                "logger": logging.getLogger("librdkafka"),
             }
         )
         self._fatal_error: str | None = None
