@@ -14,7 +14,7 @@ export QUESTLINE_CACHE ?= $(HOME)/.cache/questline
 export PIP_CACHE_DIR ?= $(QUESTLINE_CACHE)/pip
 
 # Python packages of this repository, installed editable into one virtualenv.
-PACKAGES := services/event-schema stack kind services/game-api apiserver spark-apps
+PACKAGES := services/event-schema stack kind services/game-api apiserver spark-apps services/loadgen services/analytics
 
 .PHONY: help
 help: ## list the targets
@@ -121,7 +121,18 @@ test: venv ## every test CI runs (starts the local stack itself)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/pytest -m "not faults" || [ $$? -eq 5 ]
 
-# ---------------------------------------------------------------- main job
-.PHONY: demo
-demo: stack-up ## the main job locally (until the simulator lands: stack up + stack check)
-	@$(STACK) check
+# ---------------------------------------------------------------- main job (docs/walkthrough.md)
+# `make demo`: stack up, tables, API + streaming job in the background, simulated players for
+# DEMO_DURATION seconds, report, and the ground-truth accounting (non-zero exit if any event is
+# missing or duplicated). DEMO_FLAGS passes more simulator flags (questline-loadgen --help).
+DEMO_DURATION ?= 60
+DEMO_FLAGS ?=
+.PHONY: demo demo-stop report bench
+demo: venv ## the main job: players -> API -> Kafka -> Spark -> HDFS/Hive -> Trino, then count every event
+	@$(VENV)/bin/questline demo --duration $(DEMO_DURATION) $(DEMO_FLAGS)
+demo-stop: venv ## stop the API and the streaming job `make demo` left running (make stack-down stops the rest)
+	@$(VENV)/bin/questline demo --stop
+report: venv ## print the analytics report from Trino and write report.html
+	@eval "$$($(STACK) env)" && $(VENV)/bin/questline report
+bench: venv ## run every bench/bench_*.py; results in bench/results/ (JSON + Markdown summary)
+	@$(PY) bench/run_all.py

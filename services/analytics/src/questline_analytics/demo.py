@@ -78,6 +78,9 @@ def start_api(stack, console: Console, api_url: str, env: dict[str, str]) -> Non
     if process.running_pid(stack, API) is not None:
         console.print(f"API already running (pid {process.running_pid(stack, API)}), {api_url}")
         return
+    if _http_ok(f"{api_url}/readyz"):
+        console.print(f"an API started elsewhere (e.g. `make api`) already answers at {api_url}; using it")
+        return
     parts = urlsplit(api_url)
     api_env = {**env, "QUESTLINE_API_BIND": f"{parts.hostname}:{parts.port or 80}"}
     pid = process.spawn(stack, API, [_bin("gunicorn"), "-c", "python:questline_api.gunicorn_conf"], env=api_env)
@@ -97,30 +100,31 @@ def probe_pipeline(stack, console: Console, conn, api_url: str, timeout: float) 
     """Post one event and wait until Trino returns it: the pipeline is live end to end."""
     import httpx
 
-    player = f"probe{uuid.uuid4().hex[:12]}"
-    key = uuid.uuid4().hex
-    response = httpx.post(
-        f"{api_url}/v1/players/{player}/guild-memberships",
-        json={"guild_name": "Demo Probes", "client_event_id": key},
-        timeout=30,
-    )
+    # A visit from a player of no run: it shows in no guild or purchase answer of the report.
+    visit = {"event_type": "default", "player_id": f"probe{uuid.uuid4().hex[:12]}", "payload": {}}
+    response = httpx.post(f"{api_url}/v1/events:batch", json={"events": [visit]}, timeout=30)
     response.raise_for_status()
-    event_id = response.json()["event_id"]
+    event_id = response.json()["results"][0]["event_id"]
     started = time.monotonic()
+    next_note = started + 15
+    last_error = None
     while time.monotonic() - started < timeout:
         try:
             _, rows = queries.fetch(conn, "SELECT count(*) FROM events WHERE event_id = ?", [event_id])
             if rows[0][0] >= 1:
                 return time.monotonic() - started
+            last_error = None
         except Exception as exc:  # the tables may not be queryable for the first seconds
             last_error = exc
-        else:
-            last_error = None
         if process.running_pid(stack, STREAM) is None:
             raise DemoFailed(
                 f"the streaming job exited; see {process.log_file(stack, STREAM)}\n"
                 + process.tail(process.log_file(stack, STREAM))
             )
+        if time.monotonic() > next_note:
+            console.print(f"  waiting for the probe event in Trino ({time.monotonic() - started:.0f}s; a new job's "
+                          "first batch reads the whole topic)")  # fmt: skip
+            next_note += 15
         time.sleep(1)
     raise DemoFailed(f"probe event {event_id} not visible in Trino after {timeout:.0f}s (last error: {last_error})")
 
@@ -157,9 +161,12 @@ def run_demo(simulator_argv: Sequence[str], console: Console) -> int:
     console.print(f"probe event posted to the API was visible in Trino after {seconds:.1f}s: the pipeline is live")
 
     step(f"simulator: {sim.players:,} players, {sim.rate:g} events/s for {sim.duration:g}s (run {sim.run_id})")
-    progress, update = progress_display(console, sim.duration)
-    with progress:
-        truth = run_simulator(sim, update)
+    if sim.progress:
+        progress, update = progress_display(console, sim.duration)
+        with progress:
+            truth = run_simulator(sim, update)
+    else:
+        truth = run_simulator(sim)
     console.print(summary_table(truth))
     console.print(f"ground truth: {sim.ground_truth_path}")
     if truth.total_acknowledged == 0:

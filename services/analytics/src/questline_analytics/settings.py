@@ -31,7 +31,8 @@ class Settings:
     catalog: str
     schema: str
     artifacts_dir: Path
-    # How long a caught-up check waits for the tables to hold every acknowledged event.
+    # How long the demo waits for the pipeline: for its probe event to show in Trino (a
+    # fresh streaming job's first batch is slow), and for the tables to hold a whole run.
     catch_up_timeout: float
 
     @property
@@ -52,7 +53,7 @@ def load(env: Mapping[str, str] | None = None, **overrides) -> Settings:
     url = urlsplit(raw_url)
     if url.scheme not in ("http", "https") or not url.hostname:
         raise SettingsError(f"QUESTLINE_TRINO_URL={raw_url!r} is not an http(s) URL (expected http://host:port)")
-    raw_timeout = env.get("QUESTLINE_CATCH_UP_TIMEOUT", "").strip() or "180"
+    raw_timeout = env.get("QUESTLINE_CATCH_UP_TIMEOUT", "").strip() or "300"
     try:
         timeout = float(raw_timeout)
     except ValueError:

@@ -1,0 +1,41 @@
+"""A shortened `make demo` on the real local stack: its accounting must pass.
+
+Small volume (about 15 s of traffic at 40 events/s); the API and the streaming job
+are the demo's own background processes, shared with a demo you may be running.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(1200)]
+
+QUESTLINE = str(Path(sys.executable).parent / "questline")
+ACCOUNTING = re.compile(r"([\d,]+) events acknowledged, ([\d,]+) in tables, ([\d,]+) missing, ([\d,]+) duplicated")
+
+
+def number(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def test_a_short_demo_accounts_for_every_acknowledged_event(local_stack, tmp_path):
+    demo = subprocess.run(
+        [QUESTLINE, "demo", "--duration", "15", "--players", "30", "--rate", "40", "--no-progress"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **local_stack.client_env(), "QUESTLINE_ARTIFACTS_DIR": str(tmp_path), "COLUMNS": "200"},
+    )
+    output = demo.stdout + demo.stderr
+    assert demo.returncode == 0, output[-6000:]
+    lines = ACCOUNTING.findall(output)
+    assert lines, output[-3000:]
+    acknowledged, in_tables, missing, duplicated = map(number, lines[-1])
+    assert acknowledged > 100
+    assert (in_tables, missing, duplicated) == (acknowledged, 0, 0)
+    run_dirs = [p for p in tmp_path.iterdir() if (p / "ground-truth.json").exists()]
+    assert len(run_dirs) == 1
+    assert (run_dirs[0] / "report.html").read_text().count("data:image/png;base64,") >= 2
