@@ -68,10 +68,11 @@ def git_revision() -> str:
 
 
 def markdown(document: dict) -> str:
+    machine = document["machine"]
     lines = [
         f"# questline benchmarks, {document['started_at']}",
         "",
-        f"revision `{document['revision']}`, {document['machine']['cpus']} CPUs, Python {document['machine']['python']}",
+        f"revision `{document['revision']}`, {machine['cpus']} CPUs, Python {machine['python']}",
         "",
         "| script | status | seconds |",
         "|---|---|---:|",
