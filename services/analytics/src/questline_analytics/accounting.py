@@ -54,9 +54,8 @@ class Accounting:
             out.append(f"{len(self.duplicated):,} event_id(s) on more than one row, e.g. {sample}")
         if self.unexpected:
             out.append(f"{len(self.unexpected):,} row(s) of this run that were never acknowledged or sent")
-        for family, counts in self.family_mismatches.items():
-            out.append(f"table {family}: {counts['rows']:,} rows ({counts['distinct']:,} distinct), expected "
-                       f"{counts['expected']:,}")  # fmt: skip
+        for family, c in self.family_mismatches.items():
+            out.append(f"table {family}: {c['rows']:,} rows ({c['distinct']:,} distinct), expected {c['expected']:,}")
         return out
 
 

@@ -46,7 +46,7 @@ class DemoFailed(RuntimeError):
 class Step:
     console: Console
     number: int = 0
-    total: int = 9
+    total: int = 8
     started: float = dataclasses.field(default_factory=time.monotonic)
 
     def __call__(self, text: str) -> None:
@@ -60,7 +60,7 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def _run(console: Console, argv: Sequence[str], env: dict[str, str], what: str) -> None:
+def _run(argv: Sequence[str], env: dict[str, str], what: str) -> None:
     result = subprocess.run(list(argv), env={**os.environ, **env})
     if result.returncode != 0:
         raise DemoFailed(f"{what} failed (exit {result.returncode}): {' '.join(argv)}")
@@ -122,8 +122,8 @@ def probe_pipeline(stack, console: Console, conn, api_url: str, timeout: float) 
                 + process.tail(process.log_file(stack, STREAM))
             )
         if time.monotonic() > next_note:
-            console.print(f"  waiting for the probe event in Trino ({time.monotonic() - started:.0f}s; a new job's "
-                          "first batch reads the whole topic)")  # fmt: skip
+            waited = time.monotonic() - started
+            console.print(f"  waiting for the probe event in Trino ({waited:.0f}s; a new job first reads the backlog)")
             next_note += 15
         time.sleep(1)
     raise DemoFailed(f"probe event {event_id} not visible in Trino after {timeout:.0f}s (last error: {last_error})")
@@ -141,7 +141,7 @@ def run_demo(simulator_argv: Sequence[str], console: Console) -> int:
     stack = stack_settings.load()
     step = Step(console)
     step("local stack: Kafka, HDFS, PostgreSQL, Hive metastore, Trino")
-    _run(console, [_bin("questline-stack"), "up"], {}, "questline-stack up")
+    _run([_bin("questline-stack"), "up"], {}, "questline-stack up")
     env = stack.client_env()
     os.environ.update(env)
     analytics = analytics_settings.load(os.environ)
@@ -149,7 +149,7 @@ def run_demo(simulator_argv: Sequence[str], console: Console) -> int:
     artifacts = sim.ground_truth_path.parent
 
     step("tables: database `questline` and its tables in the Hive metastore (idempotent)")
-    _run(console, [_bin("create-tables")], env, "create-tables")
+    _run([_bin("create-tables")], env, "create-tables")
 
     step(f"game API: gunicorn at {sim.api_url}")
     start_api(stack, console, sim.api_url, env)
