@@ -1,0 +1,50 @@
+"""Fixtures of the fault-injection tests: one private stack per session, with the API and the
+streaming job running on it, torn down (`down --purge`) at the end."""
+
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from faultlib import REPO, IsolatedStack, Supervisor
+
+from questline_analytics import demo
+
+# The game API's test helpers (gunicorn runner, topic reader) are reused, not rewritten.
+sys.path.insert(0, str(REPO / "services" / "game-api" / "tests"))
+
+# Figures of every scenario, one JSON line each; docs/reliability.md is written from them.
+RESULTS = Path(os.environ.get("QUESTLINE_FAULTS_RESULTS", REPO / "artifacts" / "reliability" / "results.jsonl"))
+
+
+@pytest.fixture(scope="session")
+def faults_stack():
+    """A whole stack of our own (free ports, own state dir, small heaps) + API + supervised streaming job."""
+    stack = IsolatedStack()
+    supervisor = Supervisor(stack)
+    try:
+        stack.up()
+        stack.start_api()
+        stack.start_stream()
+        supervisor.start()
+        stack.supervisor = supervisor
+        # One event through API -> Kafka -> Spark -> HDFS -> Trino: the pipeline is live.
+        seconds = demo.probe_pipeline(stack.settings, None, stack.trino(), stack.api_url, 600)
+        print(f"private stack in {stack.state_dir}: pipeline live, probe visible after {seconds:.0f}s")
+        yield stack
+    finally:
+        supervisor.stop()
+        stack.down()
+
+
+@pytest.fixture
+def run_id():
+    """Player ids of one simulator run start with it (letters and digits only)."""
+    return "f" + time.strftime("%H%M%S") + uuid.uuid4().hex[:6]
+
+
+@pytest.fixture(scope="session")
+def results_file():
+    return RESULTS
