@@ -49,8 +49,8 @@ class Run:
         }
         self.logs = logs
         bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
-        futures = AdminClient({"bootstrap.servers": bootstrap}).create_topics([NewTopic(self.topic, partitions, 1)])
-        futures[self.topic].result(timeout=60)
+        admin = AdminClient({"bootstrap.servers": bootstrap})  # must outlive the future
+        admin.create_topics([NewTopic(self.topic, partitions, 1)])[self.topic].result(timeout=60)
         self.producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
         url = urlsplit(env["QUESTLINE_TRINO_URL"])
         self.trino = trino.dbapi.connect(host=url.hostname, port=url.port, user="spark-it", catalog="hive")
@@ -65,7 +65,7 @@ class Run:
     def query(self, sql: str) -> list[tuple]:
         cursor = self.trino.cursor()
         cursor.execute(sql.replace("{db}", f'"{self.database}"'))
-        return cursor.fetchall()
+        return [tuple(row) for row in cursor.fetchall()]
 
     def counts(self) -> dict[str, int]:
         tables = ("events", "visits", "purchases", "joins", "declarations", "quarantine")
