@@ -77,6 +77,21 @@ bench-deps: ## install the benchmark's load client (wrk, Debian package; root)
 bench-api: venv bench-deps ## benchmark: hello-world baseline vs single-event vs batch endpoint, local Kafka
 	@$(PY) bench/bench_api.py
 
+# ---------------------------------------------------------------- spark jobs (docs/spark.md)
+.PHONY: spark-tables spark-stream spark-batch test-spark test-spark-stack bench-spark
+spark-tables: stack-up ## create the questline database and tables (idempotent)
+	@eval "$$($(STACK) env)" && $(VENV)/bin/create-tables
+spark-stream: stack-up ## run the streaming job Kafka -> tables (Ctrl-C to stop; resumes from its checkpoint)
+	@eval "$$($(STACK) env)" && exec $(VENV)/bin/stream-events-to-hdfs
+spark-batch: stack-up ## load the whole topic into the tables (idempotent)
+	@eval "$$($(STACK) env)" && $(VENV)/bin/load-events-batch
+test-spark: venv ## unit tests of the transform library (local Spark, no servers)
+	@$(VENV)/bin/pytest spark-apps -m "not stack"
+test-spark-stack: venv ## the Spark jobs against the local stack (started if needed)
+	@$(VENV)/bin/pytest spark-apps -m stack
+bench-spark: stack-up ## benchmarks: streaming throughput vs plain copy; POST -> Trino freshness
+	@eval "$$($(STACK) env)" && $(PY) bench/bench_spark_stream.py && $(PY) bench/bench_freshness.py
+
 # ---------------------------------------------------------------- kube-apiserver + etcd (docs/apiserver.md)
 # A real control plane built from the Go module proxy; the `apiserver` tests install the chart into it.
 APISERVER := $(VENV)/bin/questline-apiserver
