@@ -35,8 +35,10 @@ def faults_stack():
         print(f"private stack in {stack.state_dir}: pipeline live, probe visible after {seconds:.0f}s")
         yield stack
     finally:
-        supervisor.stop()
-        stack.down()
+        try:
+            supervisor.stop()
+        finally:
+            stack.down()
 
 
 @pytest.fixture

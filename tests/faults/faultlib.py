@@ -188,17 +188,18 @@ class Supervisor(threading.Thread):
         self.interval = interval
         self.restarts = 0
         self.paused = threading.Event()
-        self._stop = threading.Event()
+        self._done = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._done.wait(self.interval):
             if not self.paused.is_set() and self.stack.stream_pid() is None:
                 self.restarts += 1
                 self.stack.start_stream()
 
     def stop(self) -> None:
-        self._stop.set()
-        self.join(10)
+        self._done.set()
+        if self.is_alive():
+            self.join(10)
 
 
 def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
