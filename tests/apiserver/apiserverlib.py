@@ -5,6 +5,7 @@ import os
 import subprocess
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,24 @@ def wait_for(predicate, *, timeout: float = 60, what: str):
             return value
         time.sleep(0.3)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def crd_established(api_client, name: str) -> bool:
+    crd = client.ApiextensionsV1Api(api_client).read_custom_resource_definition(name)
+    return any(c.type == "Established" and c.status == "True" for c in crd.status.conditions or [])
+
+
+def new_namespace(api_client) -> str:
+    """A fresh namespace with its `default` ServiceAccount.
+
+    Without kube-controller-manager nobody creates that ServiceAccount (nor finishes
+    deleting a namespace: it would stay Terminating), so each use gets a new name.
+    """
+    name = f"questline-{uuid.uuid4().hex[:6]}"
+    core = client.CoreV1Api(api_client)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    core.create_namespaced_service_account(name, client.V1ServiceAccount(metadata=client.V1ObjectMeta(name="default")))
+    return name
 
 
 class Helm:

@@ -7,12 +7,11 @@ helm and the Strimzi CRDs come from tools/install.sh, shared with the chart test
 
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
-from apiserverlib import wait_for
-from kubernetes import client, config, dynamic
+from apiserverlib import crd_established, new_namespace, wait_for
+from kubernetes import config, dynamic
 
 from questline_apiserver import control_plane, settings
 from questline_stack.versions import repo_root
@@ -59,11 +58,6 @@ def strimzi_crd_files(tools) -> list[Path]:
     return files
 
 
-def crd_established(api_client, name: str) -> bool:
-    crd = client.ApiextensionsV1Api(api_client).read_custom_resource_definition(name)
-    return any(c.type == "Established" and c.status == "True" for c in crd.status.conditions or [])
-
-
 @pytest.fixture(scope="session")
 def strimzi_crds(api_client, dyn, strimzi_crd_files) -> list[str]:
     """Apply the Strimzi CRDs (server-side, as `kubectl apply --server-side` would); return their names."""
@@ -83,14 +77,5 @@ def strimzi_crds(api_client, dyn, strimzi_crd_files) -> list[str]:
 
 
 @pytest.fixture
-def namespace(api_client, control_plane_settings):
-    """A fresh namespace with its `default` ServiceAccount.
-
-    Without kube-controller-manager nobody creates that ServiceAccount (nor deletes
-    namespaces: a deleted one would stay Terminating), so each test gets a new name.
-    """
-    name = f"questline-{uuid.uuid4().hex[:6]}"
-    core = client.CoreV1Api(api_client)
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    core.create_namespaced_service_account(name, client.V1ServiceAccount(metadata=client.V1ObjectMeta(name="default")))
-    return name
+def namespace(api_client) -> str:
+    return new_namespace(api_client)

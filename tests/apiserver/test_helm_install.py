@@ -9,7 +9,7 @@ import ipaddress
 from dataclasses import dataclass
 
 import pytest
-from apiserverlib import CHART, RELEASE, Helm, HookCompleter, HookRecord, as_stored, differences, ref
+from apiserverlib import CHART, RELEASE, Helm, HookCompleter, HookRecord, as_stored, differences, new_namespace, ref
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
@@ -46,7 +46,7 @@ def _install_or_upgrade(api_client, helm: Helm, namespace: str, *args: str) -> H
 
 @pytest.fixture(scope="module", params=list(SCENARIOS))
 def release(request, api_client, strimzi_crds, tools, control_plane_settings):
-    namespace = request.getfixturevalue("namespace")
+    namespace = new_namespace(api_client)
     values = SCENARIOS[request.param]
     for path in values[1::2]:
         assert CHART.joinpath(path).is_file(), f"values file {path} is missing"
@@ -75,34 +75,68 @@ def test_every_rendered_object_is_stored_as_rendered(release, dyn):
     assert not mismatches, f"stored objects differ from the rendered ones: {mismatches}"
 
 
-def test_server_defaults_are_applied_to_workloads_and_services(release, dyn):
-    manifest = release.helm.manifest(release.namespace)
-    kinds = {obj["kind"] for obj in manifest}
-    assert {"Deployment", "Service"} <= kinds, f"expected the API's Deployment and Service, rendered: {sorted(kinds)}"
+POD = ("spec", "template", "spec")
+POD_DEFAULTS = {
+    (*POD, "dnsPolicy"): "ClusterFirst",
+    (*POD, "restartPolicy"): "Always",
+    (*POD, "schedulerName"): "default-scheduler",
+    (*POD, "terminationGracePeriodSeconds"): 30,
+}
+# What the server fills in where the chart leaves a field out (Kubernetes API defaults).
+DEFAULTS = {
+    "Deployment": POD_DEFAULTS
+    | {
+        ("spec", "strategy", "type"): "RollingUpdate",
+        ("spec", "revisionHistoryLimit"): 10,
+        ("spec", "progressDeadlineSeconds"): 600,
+    },
+    "StatefulSet": POD_DEFAULTS
+    | {
+        ("spec", "podManagementPolicy"): "OrderedReady",
+        ("spec", "updateStrategy", "type"): "RollingUpdate",
+        ("spec", "revisionHistoryLimit"): 10,
+        ("spec", "persistentVolumeClaimRetentionPolicy"): {"whenDeleted": "Retain", "whenScaled": "Retain"},
+    },
+    "Service": {("spec", "sessionAffinity"): "None", ("spec", "ipFamilyPolicy"): "SingleStack"},
+    "CronJob": {
+        ("spec", "concurrencyPolicy"): "Allow",
+        ("spec", "successfulJobsHistoryLimit"): 3,
+        ("spec", "failedJobsHistoryLimit"): 1,
+    },
+}
+CONTAINER_DEFAULTS = {("terminationMessagePath",): "/dev/termination-log", ("terminationMessagePolicy",): "File"}
+MISSING = object()
+
+
+def _get(obj, path):
+    for key in path:
+        if not isinstance(obj, dict) or key not in obj:
+            return MISSING
+        obj = obj[key]
+    return obj
+
+
+def test_server_defaults_fill_what_the_chart_left_out(release, dyn):
+    checked, wrong = 0, []
     service_range = ipaddress.ip_network("10.96.0.0/16")
-    for obj in manifest:
+    for obj in release.helm.manifest(release.namespace):
         stored = _stored(dyn, obj, release.namespace)
-        spec = stored["spec"] if obj["kind"] in {"Deployment", "StatefulSet", "Service"} else None
-        if obj["kind"] in {"Deployment", "StatefulSet"}:
-            pod = spec["template"]["spec"]
-            assert pod["dnsPolicy"] == "ClusterFirst", ref(obj)
-            assert pod["schedulerName"] == "default-scheduler", ref(obj)
-            assert pod["restartPolicy"] == "Always", ref(obj)
-            for container in pod["containers"]:
-                assert container["terminationMessagePath"] == "/dev/termination-log", ref(obj)
-                assert container["imagePullPolicy"] in {"Always", "IfNotPresent", "Never"}, ref(obj)
-            assert spec["revisionHistoryLimit"] == 10, ref(obj)
-        if obj["kind"] == "Deployment":
-            assert spec["strategy"]["type"] in {"RollingUpdate", "Recreate"}, ref(obj)
-            assert spec["progressDeadlineSeconds"] == 600, ref(obj)
-        if obj["kind"] == "StatefulSet":
-            assert spec["podManagementPolicy"] in {"OrderedReady", "Parallel"}, ref(obj)
-            assert spec["persistentVolumeClaimRetentionPolicy"] is not None, ref(obj)
-            for claim in spec.get("volumeClaimTemplates") or []:
-                assert claim["spec"]["volumeMode"] == "Filesystem", ref(obj)
-        if obj["kind"] == "Service" and spec["clusterIP"] != "None":
-            assert ipaddress.ip_address(spec["clusterIP"]) in service_range, ref(obj)
-            assert spec["ipFamilies"] == ["IPv4"], ref(obj)
+        expected = [(path, value, obj, stored) for path, value in DEFAULTS.get(obj["kind"], {}).items()]
+        pod_path = ("spec", "jobTemplate", *POD) if obj["kind"] == "CronJob" else POD
+        for i, container in enumerate(_get(obj, (*pod_path, "containers")) or []):
+            stored_container = _get(stored, (*pod_path, "containers"))[i]
+            expected += [(path, value, container, stored_container) for path, value in CONTAINER_DEFAULTS.items()]
+        for path, value, rendered, actual in expected:
+            if _get(rendered, path) is MISSING:
+                checked += 1
+                if _get(actual, path) != value:
+                    wrong.append(f"{ref(obj)} {'.'.join(path)}: {_get(actual, path)!r}, expected default {value!r}")
+        if obj["kind"] == "Service" and stored["spec"]["clusterIP"] != "None":
+            checked += 1
+            if ipaddress.ip_address(stored["spec"]["clusterIP"]) not in service_range:
+                wrong.append(f"{ref(obj)} clusterIP {stored['spec']['clusterIP']} outside {service_range}")
+    assert checked > 20, f"only {checked} defaults to check: did the chart render its workloads?"
+    assert not wrong
 
 
 def test_kafka_resources_read_back_through_the_strimzi_crds(release, dyn):

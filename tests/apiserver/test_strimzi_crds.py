@@ -3,10 +3,8 @@
 import copy
 
 import pytest
-from apiserverlib import Helm
+from apiserverlib import Helm, crd_established
 from kubernetes.client.rest import ApiException
-
-from conftest import crd_established
 
 pytestmark = pytest.mark.apiserver
 
