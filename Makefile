@@ -122,6 +122,16 @@ browser-deps: ## install Debian's chromium for the browser tests (root, apt; no 
 test-browser: venv browser-deps ## /play and /dashboard in headless Chromium against the local stack
 	@$(VENV)/bin/pytest -m browser tests/browser
 
+# ---------------------------------------------------------------- reliability and security (docs/reliability.md)
+# The long fault scenarios run on a private stack (own state dir and free ports, down --purge at
+# the end); their short versions are part of `make test`. SOAK_SECONDS bounds the soak (default 600).
+SOAK_SECONDS ?= 600
+.PHONY: test-faults test-security
+test-faults: venv ## long fault injection + bounded soak (Kafka, driver, metastore/Trino kills; ~40 min)
+	@QUESTLINE_SOAK_SECONDS=$(SOAK_SECONDS) $(VENV)/bin/pytest -s -m faults tests/faults
+test-security: venv tools ## security checks over the rendered charts (part of make test)
+	@$(VENV)/bin/pytest -m charts tests/security
+
 # ---------------------------------------------------------------- tests
 .PHONY: lint test test-unit
 lint: venv ## ruff
