@@ -124,7 +124,7 @@ def test_ages_are_computed_when_served_not_when_the_snapshot_was_taken():
     taken = dt.datetime(2026, 11, 27, 12, 0, 0, tzinfo=dt.UTC)
     newest = taken - dt.timedelta(seconds=30)
     snapshot = Snapshot("ok", None, taken, tables={"events": {"present": True, "rows": 7, "newest": newest}})
-    body = snapshot.to_json(taken + dt.timedelta(seconds=4), cache_seconds=5)
+    body = snapshot.to_json(taken + dt.timedelta(seconds=4), load(KAFKA))
     assert body["newest_row"] == "2026-11-27T11:59:30Z"
     assert body["newest_row_age_seconds"] == 34.0
     assert body["snapshot_age_seconds"] == 4.0
@@ -136,6 +136,14 @@ def test_ages_are_computed_when_served_not_when_the_snapshot_was_taken():
 def test_a_trino_url_that_is_not_http_is_refused_by_name(url):
     with pytest.raises(SettingsError, match=r"QUESTLINE_TRINO_URL=.*expected http://host:port"):
         load({**KAFKA, "QUESTLINE_TRINO_URL": url})
+
+
+def test_the_dashboard_reads_the_database_the_spark_jobs_are_told_to_write(client, producer):
+    assert "<code>hive.questline</code>" in client.get("/dashboard").text
+    app = create_app(load({**KAFKA, "QUESTLINE_DATABASE": "questline_scratch"}), producer=producer)
+    assert "<code>hive.questline_scratch</code>" in app.test_client().get("/dashboard").text
+    with pytest.raises(SettingsError, match=r"QUESTLINE_DATABASE='Questline' is not a lower-case SQL name"):
+        load({**KAFKA, "QUESTLINE_DATABASE": "Questline"})
 
 
 def test_dashboard_cache_period_has_a_floor_so_browsers_cannot_drive_trino():

@@ -10,6 +10,8 @@ import os
 import re
 from urllib.parse import urlsplit
 
+from questline_events import DATABASE
+
 _HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
 _COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -65,6 +67,13 @@ def _flag(env, name: str, default: bool) -> bool:
     raise SettingsError(f"{name}={raw!r} is not a boolean (expected true or false)")
 
 
+def _database(env) -> str:
+    raw = env.get("QUESTLINE_DATABASE", "").strip() or DATABASE
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", raw):
+        raise SettingsError(f"QUESTLINE_DATABASE={raw!r} is not a lower-case SQL name (expected e.g. {DATABASE})")
+    return raw
+
+
 def _trino_url(env) -> str | None:
     raw = env.get("QUESTLINE_TRINO_URL", "").strip()
     if not raw:
@@ -102,8 +111,10 @@ class Settings:
     keepalive: int
     max_header_bytes: int
     # The /dashboard page (web/): Trino to query (None: the page says it is not configured),
-    # how long one worker reuses its answer, how long one refresh may take.
+    # the database the Spark jobs write (as they name it), how long one worker reuses its
+    # answer, how long one refresh may take.
     trino_url: str | None
+    database: str
     dashboard_cache_seconds: float
     dashboard_timeout: float
 
@@ -131,6 +142,7 @@ def load(env=None) -> Settings:
         keepalive=_number(env, "QUESTLINE_API_KEEPALIVE", 5, int, 0, 3600, "seconds"),
         max_header_bytes=_number(env, "QUESTLINE_API_MAX_HEADER_BYTES", 8190, int, 256, 65_536, "bytes"),
         trino_url=_trino_url(env),
+        database=_database(env),
         dashboard_cache_seconds=_number(env, "QUESTLINE_API_DASHBOARD_CACHE_SECONDS", 5.0, float, 0.5, 3600, "seconds"),
         dashboard_timeout=_number(env, "QUESTLINE_API_DASHBOARD_TIMEOUT", 10.0, float, 1, 300, "seconds"),
     )

@@ -9,7 +9,7 @@ import orjson
 from flask import Blueprint, Flask, Response, current_app, render_template, request
 
 from questline_api.publishing import EXTENSION
-from questline_api.web.dashboard import DashboardData, utc_now
+from questline_api.web.dashboard import CATALOG, DashboardData, utc_now
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/web/static")
 
@@ -48,14 +48,14 @@ def play() -> str:
 def dashboard() -> str:
     data: DashboardData = current_app.extensions[_DASHBOARD]
     refresh = max(REFRESH_SECONDS, data.settings.dashboard_cache_seconds)
-    return render_template("dashboard.html", refresh_seconds=refresh)
+    return render_template("dashboard.html", refresh_seconds=refresh, tables=f"{CATALOG}.{data.settings.database}")
 
 
 @bp.get("/dashboard/data.json")
 def dashboard_data() -> Response:
     """Always 200: when Trino cannot give numbers, `status` and `message` say why (the page shows it)."""
     data: DashboardData = current_app.extensions[_DASHBOARD]
-    body = data.snapshot().to_json(utc_now(), data.settings.dashboard_cache_seconds)
+    body = data.snapshot().to_json(utc_now(), data.settings)
     response = Response(orjson.dumps(body), mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     return response

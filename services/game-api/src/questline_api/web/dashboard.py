@@ -22,7 +22,7 @@ import requests
 import trino
 
 from questline_api.settings import Settings
-from questline_events import DATABASE, EVENT_TYPES, TABLES
+from questline_events import EVENT_TYPES, TABLES
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class Snapshot:
     def available(self) -> bool:
         return self.status in ("ok", "no_tables")
 
-    def to_json(self, now: dt.datetime, cache_seconds: float) -> dict[str, Any]:
+    def to_json(self, now: dt.datetime, settings: Settings) -> dict[str, Any]:
         tables = []
         for name in TABLES:
             info = self.tables.get(name, {"present": False, "rows": None, "newest": None})
@@ -98,10 +98,10 @@ class Snapshot:
             "status": self.status,
             "message": self.message,
             "catalog": CATALOG,
-            "schema": DATABASE,
+            "schema": settings.database,
             "taken_at": _iso(self.taken_at),
             "snapshot_age_seconds": _age(self.taken_at, now),
-            "cache_seconds": cache_seconds,
+            "cache_seconds": settings.dashboard_cache_seconds,
             "newest_row": _iso(newest_overall),
             "newest_row_age_seconds": _age(newest_overall, now),
             "tables": tables,
@@ -137,7 +137,7 @@ def connect(settings: Settings) -> trino.dbapi.Connection:
         http_scheme=url.scheme,
         user="questline-dashboard",
         catalog=CATALOG,
-        schema=DATABASE,
+        schema=settings.database,
         timezone="UTC",
         # One attempt: the cache asks again next period; retries would only hold a request thread.
         max_attempts=1,
@@ -154,15 +154,15 @@ def _rows(conn: trino.dbapi.Connection, sql: str, params: list | None = None) ->
         cursor.close()
 
 
-def collect(conn: trino.dbapi.Connection, now: dt.datetime) -> Snapshot:
+def collect(conn: trino.dbapi.Connection, database: str, now: dt.datetime) -> Snapshot:
     """Run the dashboard's queries (four round trips) and shape their rows for the page."""
     present = {
         row[0]
-        for row in _rows(conn, "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [DATABASE])
+        for row in _rows(conn, "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [database])
     } & set(TABLES)
     if not present:
         message = (
-            f"Trino answers, but {CATALOG}.{DATABASE} has no tables yet: "
+            f"Trino answers, but {CATALOG}.{database} has no tables yet: "
             "the Spark jobs create them (create-tables, stream-events-to-hdfs)."
         )
         return Snapshot("no_tables", message, now)
@@ -247,7 +247,7 @@ class DashboardData:
         if self.settings.trino_url is None:
             return Snapshot("not_configured", "QUESTLINE_TRINO_URL is not set: the API does not know Trino.", now)
         try:
-            return collect(self._connector(self.settings), now)
+            return collect(self._connector(self.settings), self.settings.database, now)
         except _UNAVAILABLE as exc:
             log.warning("dashboard: Trino at %s not usable: %s", self.settings.trino_url, exc)
             return Snapshot("unreachable", f"Trino at {self.settings.trino_url} did not answer: {_reason(exc)}", now)
