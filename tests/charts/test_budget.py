@@ -113,3 +113,25 @@ def test_jvm_heaps_fit_inside_their_pod_memory_limits(render):
                 heaps = re.findall(r"-Xmx([0-9]+[mg])", " ".join(str(e.get("value", "")) for e in c.get("env", [])))
                 for heap in heaps:
                     assert jvm_bytes(heap) < memory_bytes(c["resources"]["limits"]["memory"]), r["metadata"]["name"]
+
+
+def _trino_memory_bytes(size: str) -> float:
+    return float(size[:-2]) * {"MB": 2**20, "GB": 2**30}[size[-2:]]
+
+
+@pytest.mark.parametrize(
+    "files", [("values-kind.yaml",), ("values-production.yaml",), ()], ids=["kind", "production", "default"]
+)
+def test_trino_query_memory_and_headroom_fit_the_heap(render, files):
+    # Trino refuses to start when query.max-memory-per-node plus the heap headroom
+    # (30% of the heap by default) exceeds the heap.
+    _, resources = render(files)
+    configs = [r for r in resources if r["kind"] == "ConfigMap" and "jvm.config" in r.get("data", {})]
+    assert configs
+    for config in configs:
+        heap = jvm_bytes(re.search(r"^-Xmx(\S+)$", config["data"]["jvm.config"], re.M)[1])
+        properties = dict(
+            line.split("=", 1) for line in config["data"]["config.properties"].splitlines() if "=" in line
+        )
+        per_node = _trino_memory_bytes(properties["query.max-memory-per-node"])
+        assert per_node + 0.3 * heap <= heap, config["metadata"]["name"]

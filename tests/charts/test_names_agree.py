@@ -52,6 +52,16 @@ def containers_by_image(resources, repository):
                     yield r, c
 
 
+def trino_catalogs(resources) -> set[str]:
+    return {
+        key
+        for r in resources
+        if r["kind"] == "ConfigMap" and r["metadata"]["name"].endswith("trino-coordinator")
+        for key in r["data"]
+        if key.endswith(".properties") and "connector.name=" in r["data"][key]
+    }
+
+
 def env_of(container) -> dict[str, str]:
     return {e["name"]: str(e.get("value", "")) for e in container.get("env", [])}
 
@@ -86,6 +96,7 @@ def test_spark_environment_is_exactly_what_the_spark_settings_read_and_loads(ren
         loaded = settings.load()
         assert loaded.events_topic == TOPIC_EVENTS
         assert loaded.database == DATABASE
+        assert f"{loaded.trino_catalog}.properties" in trino_catalogs(resources)
 
 
 def test_the_settings_scan_finds_the_variables_both_sides_rely_on():

@@ -16,6 +16,8 @@
   value: {{ .Values.global.database | quote }}
 - name: QUESTLINE_TRINO_URL
   value: {{ include "common.trinoUrl" . | quote }}
+- name: QUESTLINE_TRINO_CATALOG
+  value: {{ .Values.global.catalog | quote }}
 - name: QUESTLINE_SPARK_MASTER
   value: k8s://https://kubernetes.default.svc:443
 - name: QUESTLINE_SPARK_JARS
