@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from faultlib import REPO, IsolatedStack, Supervisor
+from faultlib import CONSOLE, REPO, IsolatedStack, Supervisor
 
 from questline_analytics import demo
 
@@ -31,7 +31,7 @@ def faults_stack():
         supervisor.start()
         stack.supervisor = supervisor
         # One event through API -> Kafka -> Spark -> HDFS -> Trino: the pipeline is live.
-        seconds = demo.probe_pipeline(stack.settings, None, stack.trino(), stack.api_url, 600)
+        seconds = demo.probe_pipeline(stack.settings, CONSOLE, stack.trino(), stack.api_url, 600)
         print(f"private stack in {stack.state_dir}: pipeline live, probe visible after {seconds:.0f}s")
         yield stack
     finally:
