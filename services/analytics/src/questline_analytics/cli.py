@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("ground_truth", help="the ground-truth JSON questline-loadgen wrote")
     p.add_argument("--wait", type=float, default=0, help="seconds to wait for the tables to catch up")
     p.set_defaults(func=cmd_verify)
-    parser.add_parser("demo", help="the whole pipeline on the local stack (make demo); --stop stops it")
+    sub.add_parser("demo", help="the whole pipeline on the local stack (make demo); --stop stops it")
     args = parser.parse_args(argv)
     try:
         return args.func(args, console)

@@ -86,6 +86,13 @@ def chart_items(result: Result) -> str:
 def chart_guild_sizes(result: Result) -> str:
     figure, axes = plt.subplots(figsize=(7, 3.5))
     guilds = sorted(set(_column(result, "guild_name")))
+    if len(set(_column(result, "hour"))) < 2:
+        # All within one hour (a short demo): the sizes now, as bars.
+        latest = {row[0]: row[4] for row in result.rows}
+        axes.barh(guilds, [latest[g] for g in guilds], color="#5a6b8c")
+        axes.set_xlabel("members")
+        axes.set_title("Guild sizes (joins - leaves)")
+        return _png(figure)
     for guild in guilds:
         rows = [(row[1], row[4]) for row in result.rows if row[0] == guild]
         axes.step([r[0] for r in rows], [r[1] for r in rows], where="post", marker="o", label=guild)
