@@ -65,6 +65,8 @@ def spark():
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
         .config("spark.driver.memory", "512m")
+        # Fail instead of silently running interpreted when generated code is too big.
+        .config("spark.sql.codegen.fallback", "false")
         .getOrCreate()
     )
     yield session

@@ -15,7 +15,7 @@ import dataclasses
 import functools
 from typing import Any
 
-from pyspark.sql import Column
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DataType, LongType, StringType, StructField, StructType
 
@@ -166,95 +166,120 @@ def _as_object(value: Column) -> Column:
     return F.try_variant_get(value, "$", "map<string,variant>")
 
 
-def _check(node: dict[str, Any], value: Column, root: dict[str, Any]) -> Column:
-    """A boolean Column: `value` (a non-missing VARIANT) satisfies `node`. Never null."""
-    node = _resolve(node, root)
-    _check_keywords(node)
-    if "anyOf" in node:
-        alternatives = [_check(b, value, root) for b in node["anyOf"]]
-        rest = {k: v for k, v in node.items() if k != "anyOf"}
-        combined = functools.reduce(Column.__or__, alternatives)
-        return combined & _check(rest, value, root) if set(rest) - _ANNOTATIONS else combined
+class _Validator:
+    """Compiles schema nodes into boolean Columns over a VARIANT.
 
-    conditions: list[Column] = []
-    if {"type", "enum", "const"} & set(node):
+    Each JSON object on the way (the event, `request`, `payload`) is turned into a
+    map column once, in its own projection, and every check reads from those
+    columns: inlining the conversions into one expression tree made the generated
+    Java exceed the JVM's 64 KB method limit, and Spark then falls back to slow
+    interpreted evaluation.
+    """
+
+    def __init__(self, root: dict[str, Any]):
+        self.root = root
+        self.objects: dict[str, Column] = {}  # column name -> map<string,variant>, parents first
+
+    def object_at(self, path: str, value: Column) -> Column:
+        name = "_object" + path.removeprefix("$").replace(".", "_")
+        self.objects.setdefault(name, _as_object(value))
+        return F.col(name)
+
+    def check(self, node: dict[str, Any], value: Column, path: str) -> Column:
+        """A boolean Column: `value` (a non-missing VARIANT at `path`) satisfies `node`. Never null."""
+        node = _resolve(node, self.root)
+        _check_keywords(node)
+        if "anyOf" in node:
+            alternatives = [self.check(b, value, path) for b in node["anyOf"]]
+            rest = {k: v for k, v in node.items() if k != "anyOf"}
+            combined = functools.reduce(Column.__or__, alternatives)
+            return combined & self.check(rest, value, path) if set(rest) - _ANNOTATIONS else combined
+
+        conditions: list[Column] = []
         variant_type = _variant_type(value)
-        matches = [
-            variant_type.startswith(_VARIANT_TYPES[kind]) if kind == "object" else variant_type == _VARIANT_TYPES[kind]
-            for kind in _types_of(node)
-        ]
-        conditions.append(functools.reduce(Column.__or__, matches))
-    is_null = F.is_variant_null(value)
-    as_string = F.try_variant_get(value, "$", "string")
-    as_long = F.try_variant_get(value, "$", "bigint")
-    if "enum" in node or "const" in node:
-        values = node.get("enum", [node.get("const")])
-        strings = [v for v in values if isinstance(v, str)]
-        integers = [v for v in values if isinstance(v, int)]
-        member = (is_null & F.lit(None in values)) | as_string.isin(strings) | as_long.isin(integers)
-        conditions.append(F.coalesce(member, F.lit(False)))
-    # String/number keywords apply only to values of that JSON type (JSON Schema semantics).
-    string_rules = []
-    if "pattern" in node:
-        string_rules.append(as_string.rlike(node["pattern"]))
-    if "format" in node:
-        string_rules.append(as_string.rlike(_FORMAT_PATTERNS[node["format"]]))
-    if "minLength" in node:
-        string_rules.append(F.char_length(as_string) >= node["minLength"])
-    if "maxLength" in node:
-        string_rules.append(F.char_length(as_string) <= node["maxLength"])
-    if string_rules:
-        is_string = _variant_type(value) == "STRING"
-        conditions.append(~is_string | functools.reduce(Column.__and__, string_rules))
-    number_rules = []
-    if "minimum" in node:
-        number_rules.append(as_long >= node["minimum"])
-    if "maximum" in node:
-        number_rules.append(as_long <= node["maximum"])
-    if number_rules:
-        is_number = _variant_type(value) == "BIGINT"
-        conditions.append(~is_number | functools.reduce(Column.__and__, number_rules))
-    if {"properties", "required", "additionalProperties"} & set(node):
-        conditions.append(_check_object(node, value, root))
-    if "allOf" in node:
-        conditions.extend(_check_branch(branch, value, root) for branch in payload_branches(root))
-    if not conditions:
-        return F.lit(True)
-    return F.coalesce(functools.reduce(Column.__and__, conditions), F.lit(False))
+        if {"type", "enum", "const"} & set(node):
+            matches = [
+                variant_type.startswith(_VARIANT_TYPES[kind])
+                if kind == "object"
+                else variant_type == _VARIANT_TYPES[kind]
+                for kind in _types_of(node)
+            ]
+            conditions.append(functools.reduce(Column.__or__, matches))
+        as_string = F.try_variant_get(value, "$", "string")
+        as_long = F.try_variant_get(value, "$", "bigint")
+        if "enum" in node or "const" in node:
+            values = node.get("enum", [node.get("const")])
+            strings = [v for v in values if isinstance(v, str)]
+            integers = [v for v in values if isinstance(v, int)]
+            member = (F.is_variant_null(value) & F.lit(None in values)) | as_string.isin(strings)
+            conditions.append(F.coalesce(member | as_long.isin(integers), F.lit(False)))
+        # String/number keywords apply only to values of that JSON type (JSON Schema semantics).
+        string_rules = []
+        if "pattern" in node:
+            string_rules.append(as_string.rlike(node["pattern"]))
+        if "format" in node:
+            string_rules.append(as_string.rlike(_FORMAT_PATTERNS[node["format"]]))
+        if "minLength" in node:
+            string_rules.append(F.char_length(as_string) >= node["minLength"])
+        if "maxLength" in node:
+            string_rules.append(F.char_length(as_string) <= node["maxLength"])
+        if string_rules:
+            conditions.append((variant_type != "STRING") | functools.reduce(Column.__and__, string_rules))
+        number_rules = []
+        if "minimum" in node:
+            number_rules.append(as_long >= node["minimum"])
+        if "maximum" in node:
+            number_rules.append(as_long <= node["maximum"])
+        if number_rules:
+            conditions.append((variant_type != "BIGINT") | functools.reduce(Column.__and__, number_rules))
+        if {"properties", "required", "additionalProperties"} & set(node):
+            conditions.append(self.check_object(node, value, path))
+        if "allOf" in node:
+            conditions.extend(self.check_branch(branch, value, path) for branch in payload_branches(self.root))
+        if not conditions:
+            return F.lit(True)
+        return F.coalesce(functools.reduce(Column.__and__, conditions), F.lit(False))
+
+    def check_object(self, node: dict[str, Any], value: Column, path: str) -> Column:
+        fields = self.object_at(path, value)
+        keys = F.map_keys(fields)
+        properties = node.get("properties", {})
+        conditions = [fields.isNotNull()]
+        conditions += [F.array_contains(keys, name) for name in node.get("required", [])]
+        additional = node.get("additionalProperties", True)
+        if additional is False:
+            conditions.append(F.size(F.array_except(keys, F.array(*map(F.lit, properties)))) == 0)
+        elif additional is not True:
+            raise UnsupportedSchema("additionalProperties must be true or false")
+        for name, sub in properties.items():
+            child = fields[name]
+            conditions.append(child.isNull() | self.check(sub, child, f"{path}.{name}"))
+        return functools.reduce(Column.__and__, conditions)
+
+    def check_branch(self, branch: PayloadBranch, event: Column, path: str) -> Column:
+        fields = self.object_at(path, event)
+        selected = F.try_variant_get(fields[DISCRIMINATOR], "$", "string").isin(list(branch.event_types))
+        payload = fields["payload"]
+        valid = self.check(branch.payload, payload, f"{path}.payload")
+        return ~F.coalesce(selected, F.lit(False)) | payload.isNull() | valid
 
 
-def _check_object(node: dict[str, Any], value: Column, root: dict[str, Any]) -> Column:
-    fields = _as_object(value)
-    keys = F.map_keys(fields)
-    properties = node.get("properties", {})
-    conditions = [fields.isNotNull()]
-    conditions += [F.array_contains(keys, name) for name in node.get("required", [])]
-    additional = node.get("additionalProperties", True)
-    if additional is False:
-        conditions.append(F.size(F.array_except(keys, F.array(*map(F.lit, properties)))) == 0)
-    elif additional is not True:
-        raise UnsupportedSchema("additionalProperties must be true or false")
-    for name, sub in properties.items():
-        child = fields[name]
-        conditions.append(child.isNull() | _check(sub, child, root))
-    return functools.reduce(Column.__and__, conditions)
+def with_validity(frame: DataFrame, event: str) -> DataFrame:
+    """Add `_event_is_object`, `_event_type_known` and `_event_valid` for the VARIANT column `event`.
 
-
-def _check_branch(branch: PayloadBranch, event: Column, root: dict[str, Any]) -> Column:
-    fields = _as_object(event)
-    selected = F.try_variant_get(fields[DISCRIMINATOR], "$", "string").isin(list(branch.event_types))
-    payload = fields["payload"]
-    return ~F.coalesce(selected, F.lit(False)) | payload.isNull() | _check(branch.payload, payload, root)
-
-
-def event_is_valid(event: Column) -> Column:
-    """True when the VARIANT `event` satisfies the whole event schema."""
+    `_event_is_object`: the value is a JSON object (false for invalid JSON, null, arrays, scalars).
+    `_event_type_known`: the discriminator is present and one the schema allows.
+    `_event_valid`: the whole event satisfies the schema. Helper columns start with `_object`.
+    """
     root = load_schema()
-    return _check(root, event, root)
-
-
-def event_type_is_known(event: Column) -> Column:
-    """True when the event has a discriminator the schema knows (a present, allowed value)."""
-    root = load_schema()
-    child = _as_object(event)[DISCRIMINATOR]
-    return child.isNotNull() & _check(root["properties"][DISCRIMINATOR], child, root)
+    validator = _Validator(root)
+    value = F.col(event)
+    valid = validator.check(root, value, "$")
+    event_object = validator.object_at("$", value)
+    discriminator = event_object[DISCRIMINATOR]
+    known = discriminator.isNotNull() & validator.check(root["properties"][DISCRIMINATOR], discriminator, "$.type")
+    for name, column in validator.objects.items():
+        frame = frame.withColumn(name, column)
+    return frame.withColumns(
+        {"_event_is_object": event_object.isNotNull(), "_event_type_known": known, "_event_valid": valid}
+    )

@@ -18,6 +18,7 @@ def spark_session(app_name: str, settings: Settings, *, kafka: bool = True) -> S
         # Job writes go to a staging directory; no _SUCCESS marker files in tables.
         .config("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
     )
     if kafka and settings.spark_jars:
         builder = builder.config("spark.jars", ",".join(settings.spark_jars))

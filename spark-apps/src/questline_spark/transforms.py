@@ -17,7 +17,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from questline_events import EVENT_FAMILIES, MAX_EVENT_BYTES, QUARANTINE_REASONS
-from questline_spark.schema import event_is_valid, event_struct, event_type_is_known
+from questline_spark.schema import event_struct, with_validity
 from questline_spark.tables import EVENTS, QUARANTINE, REQUEST_COLUMNS, table_specs
 
 TOO_LARGE, NOT_JSON, UNKNOWN_EVENT_TYPE, SCHEMA_VIOLATION = QUARANTINE_REASONS
@@ -33,15 +33,14 @@ _KAFKA_RENAMES = {
 _ARRIVAL_ORDER = ("kafka_timestamp", "kafka_topic", "kafka_partition", "kafka_offset")
 
 
-def _reason(value: Column, event: Column, server_time: Column) -> Column:
+def _reason() -> Column:
     """Why a record is not a valid event, in QUARANTINE_REASONS order of precedence; null if valid."""
-    is_object = F.try_variant_get(event, "$", "map<string,variant>").isNotNull()
     return (
-        F.when(F.octet_length(value) > MAX_EVENT_BYTES, F.lit(TOO_LARGE))
-        .when(~F.coalesce(is_object, F.lit(False)), F.lit(NOT_JSON))
-        .when(~event_type_is_known(event), F.lit(UNKNOWN_EVENT_TYPE))
+        F.when(F.octet_length("raw_value") > MAX_EVENT_BYTES, F.lit(TOO_LARGE))
+        .when(~F.col("_event_is_object"), F.lit(NOT_JSON))
+        .when(~F.col("_event_type_known"), F.lit(UNKNOWN_EVENT_TYPE))
         # The server timestamp is the partition key, so it must be a real instant too.
-        .when(~event_is_valid(event) | server_time.isNull(), F.lit(SCHEMA_VIOLATION))
+        .when(~F.col("_event_valid") | F.col("_server_time").isNull(), F.lit(SCHEMA_VIOLATION))
     )
 
 
@@ -69,10 +68,9 @@ def parse_records(kafka: DataFrame) -> DataFrame:
     small_enough = F.octet_length("raw_value") <= MAX_EVENT_BYTES
     records = records.withColumn("_event", F.when(small_enough, F.try_parse_json("raw_json")))
     records = records.withColumn("_typed", F.try_variant_get("_event", "$", event_struct().simpleString()))
-    server_time = F.try_to_timestamp(F.col("_typed.timestamp"))
-    records = records.withColumn("_server_time", server_time).withColumn(
-        "reason", _reason(F.col("raw_value"), F.col("_event"), F.col("_server_time"))
-    )
+    records = with_validity(records, "_event")
+    records = records.withColumn("_server_time", F.try_to_timestamp(F.col("_typed.timestamp")))
+    records = records.withColumn("reason", _reason())
 
     columns = [F.col(c) for c in ("kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp")]
     columns += [F.col("raw_value"), F.col("raw_json"), F.col("reason")]
