@@ -53,7 +53,15 @@ def cmd_up(s, args):
 
 
 def cmd_down(s, args):
-    for c in reversed(_select(all_components(s), args.names)):
+    components = all_components(s)
+    if not args.names:
+        # First whatever else runs on the stack (the demo's API and streaming job,
+        # test servers): every process spawned into this state dir has a pid file.
+        own = {name for c in components for name in c.processes}
+        for pid_path in sorted(s.run_dir.glob("*.pid")):
+            if pid_path.stem not in own:
+                process.stop(s, pid_path.stem)
+    for c in reversed(_select(components, args.names)):
         c.stop()
     if args.purge:
         if args.names:
