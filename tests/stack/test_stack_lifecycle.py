@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -80,7 +81,7 @@ def _alive(pid: int) -> bool:
     """True unless the process is gone or a zombie (an orphan's exit may not be
     reaped at once when the sandbox's init is not a reaper)."""
     try:
-        status = open(f"/proc/{pid}/status").read()
+        status = Path(f"/proc/{pid}/status").read_text()
     except FileNotFoundError:
         return False
     return "State:\tZ" not in status
