@@ -19,13 +19,23 @@ sys.path.insert(0, str(REPO / "services" / "game-api" / "tests"))
 RESULTS = Path(os.environ.get("QUESTLINE_FAULTS_RESULTS", REPO / "artifacts" / "reliability" / "results.jsonl"))
 
 
+# pytest retries a failed session fixture for every test; one failed start is enough.
+_failed_start: list[str] = []
+
+
 @pytest.fixture(scope="session")
 def faults_stack():
     """A whole stack of our own (free ports, own state dir, small heaps) + API + supervised streaming job."""
+    if _failed_start:
+        pytest.fail(f"the private stack did not start (see the first error): {_failed_start[0]}", pytrace=False)
     stack = IsolatedStack()
     supervisor = Supervisor(stack)
     try:
-        stack.up()
+        try:
+            stack.up()
+        except AssertionError as exc:
+            _failed_start.append(str(exc).splitlines()[-1])
+            raise
         stack.start_api()
         stack.start_stream()
         supervisor.start()

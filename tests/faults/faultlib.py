@@ -114,7 +114,9 @@ class IsolatedStack:
     def cli(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
         result = subprocess.run([*STACK_CLI, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
         if result.returncode != 0:
-            raise AssertionError(f"questline-stack {' '.join(args)} failed:\n{result.stdout}\n{result.stderr[-3000:]}")
+            # The stack's own messages, not the Java class paths it echoes.
+            lines = [line[:400] for line in (result.stdout + result.stderr).splitlines()[-40:]]
+            raise AssertionError(f"questline-stack {' '.join(args)} failed:\n" + "\n".join(lines))
         return result
 
     def up(self, *names: str) -> None:
