@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 # The API's own integration helper: gunicorn with the package's config, ready when /readyz says so.
 sys.path.insert(0, str(REPO / "services" / "game-api" / "tests"))
 from api_stack import Gunicorn  # noqa: E402
-from browser_stack import STREAM  # noqa: E402
+from browser_stack import STREAM, StreamingJob  # noqa: E402
 
 CHROMIUM = Path(os.environ.get("QUESTLINE_CHROMIUM", "/usr/bin/chromium"))
 # Without the background-networking switches Chromium keeps calling home, which
@@ -89,13 +89,30 @@ def screenshot():
 
 
 @pytest.fixture(scope="session")
-def api(local_stack, tmp_path_factory):
-    """The game API under gunicorn against the stack's Kafka and Trino; a short dashboard cache."""
+def pipeline(local_stack, tmp_path_factory):
+    """The streaming job over the real `events` topic, into a database of this run only.
+
+    It starts at the topic's end (`latest`): other engineers' backlog on `events`
+    is not this test's business, and a database of its own keeps its rows apart
+    from `make demo`'s `questline` tables and checkpoint.
+    """
+    pipeline = StreamingJob(local_stack, tmp_path_factory.mktemp("stream") / f"{STREAM}.log")
+    try:
+        yield pipeline
+    finally:
+        pipeline.stop()
+
+
+@pytest.fixture(scope="session")
+def api(local_stack, pipeline, tmp_path_factory):
+    """The game API under gunicorn against the stack's Kafka and Trino; the dashboard reads the run's
+    database with a short cache."""
     server = Gunicorn(
         local_stack.kafka_bootstrap,
         tmp_path_factory.mktemp("browser-api") / "gunicorn.log",
         workers=2,
-        QUESTLINE_TRINO_URL=os.environ["QUESTLINE_TRINO_URL"],
+        QUESTLINE_TRINO_URL=local_stack.trino_url,
+        QUESTLINE_DATABASE=pipeline.database,
         QUESTLINE_API_DASHBOARD_CACHE_SECONDS="2",
     ).start()
     yield server
@@ -118,30 +135,13 @@ def broken_api(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def streaming_job(local_stack):
-    """The streaming job over the real `events` topic into hive.questline.
-
-    Shared with `make demo` through the stack's process registry: an instance
-    already running is used as it is; one started here is stopped at the end.
-    """
-    from questline_stack import process
-
-    if process.running_pid(local_stack, STREAM) is not None:
-        yield local_stack
-        return
-    env = {**local_stack.client_env(), "QUESTLINE_STREAM_TRIGGER_SECONDS": "2", "QUESTLINE_SPARK_DRIVER_MEMORY": "768m"}
-    process.spawn(local_stack, STREAM, [str(Path(sys.executable).parent / STREAM)], env=env)
-    try:
-        yield local_stack
-    finally:
-        process.stop(local_stack, STREAM)
-
-
-@pytest.fixture(scope="session")
-def trino_cursor(local_stack):
-    url = urlsplit(os.environ["QUESTLINE_TRINO_URL"])
+def trino_cursor(local_stack, pipeline):
+    """A cursor on the run's database."""
+    url = urlsplit(local_stack.trino_url)
     with contextlib.closing(
-        trino.dbapi.connect(host=url.hostname, port=url.port, user="browser-tests", catalog="hive", schema="questline")
+        trino.dbapi.connect(
+            host=url.hostname, port=url.port, user="browser-tests", catalog="hive", schema=pipeline.database
+        )
     ) as conn:
         yield conn.cursor()
 

@@ -103,10 +103,10 @@
   function renderFreshness(data) {
     const seconds = data.newest_row_age_seconds;
     const tile = $("freshness").closest(".tile");
-    $("freshness").textContent = seconds === null ? "–" : `${age(seconds)} ago`;
+    $("freshness").textContent = age(seconds);
     tile.dataset.level = seconds === null ? "none" : seconds < 120 ? "fresh" : seconds < 900 ? "stale" : "old";
     $("freshness-note").textContent =
-      seconds === null ? "no rows yet" : "age of the newest row; grows while nobody plays";
+      seconds === null ? "no rows yet" : "grows while nobody plays";
   }
 
   function renderPerMinute(perMinute, reachable) {
@@ -125,13 +125,13 @@
     const max = Math.max(1, ...totals);
     const width = 720;
     const height = 200;
-    const pad = { left: 36, bottom: 22, top: 8 };
-    const slot = (width - pad.left) / minutes.length;
+    const pad = { left: 36, right: 20, bottom: 22, top: 8 };
+    const slot = (width - pad.left - pad.right) / minutes.length;
     const scale = (height - pad.bottom - pad.top) / max;
     const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: "none", "aria-hidden": "true" });
     for (const fraction of [0, 0.5, 1]) {
       const y = height - pad.bottom - fraction * max * scale;
-      root.append(svg("line", { x1: pad.left, x2: width, y1: y, y2: y, class: "gridline" }));
+      root.append(svg("line", { x1: pad.left, x2: width - pad.right, y1: y, y2: y, class: "gridline" }));
       const label = svg("text", { x: pad.left - 6, y: y + 4, class: "axis", "text-anchor": "end" });
       label.textContent = number.format(Math.round(fraction * max));
       root.append(label);
