@@ -11,11 +11,14 @@ the dashboard during the served phase against how many an uncached dashboard wou
 have needed (4 per poll; counted in Trino's system.runtime.queries).
 
   .venv/bin/python bench/bench_dashboard.py [--browsers 20] [--poll 1] [--duration 20]
+
+Writes its numbers as JSON to $QUESTLINE_BENCH_RESULT when set (bench/run_all.py).
 """
 
 import argparse
 import concurrent.futures
 import datetime as dt
+import json
 import os
 import statistics
 import subprocess
@@ -120,6 +123,17 @@ def main() -> None:
         f"Trino queries for the dashboard: {trino_queries} (uncached: {uncached_queries}); "
         f"ratio {trino_queries / uncached_queries:.4f}"
     )
+    result_file = os.environ.get("QUESTLINE_BENCH_RESULT")
+    if result_file:
+        numbers = {
+            "uncached_refresh_p50_ms": round(base_ms, 1),
+            "served_p50_ms": round(served_ms, 1),
+            "polls": len(served),
+            "browsers": args.browsers,
+            "trino_queries": trino_queries,
+            "uncached_trino_queries": uncached_queries,
+        }
+        Path(result_file).write_text(json.dumps(numbers))
 
 
 if __name__ == "__main__":
