@@ -7,9 +7,9 @@ table holds exactly the expected rows.
 import datetime as dt
 
 import pytest
+from spark_events import PAYLOADS, make_event
 from stack_jobs import Run, kill, stack_env, wait_until
 
-from conftest import PAYLOADS, make_event
 from questline_events import EVENT_FAMILIES
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(1800)]

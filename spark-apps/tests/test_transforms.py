@@ -5,8 +5,8 @@ import json
 
 import pytest
 from pyspark.sql import functions as F
+from spark_events import PAYLOADS, make_event, retried_event_id
 
-from conftest import PAYLOADS, make_event, retried_event_id
 from questline_events import EVENT_FAMILIES, MAX_EVENT_BYTES, EventValidationError, validate_event
 from questline_spark import tables
 from questline_spark.transforms import count_by, drop_repeated_events, parse_records, route

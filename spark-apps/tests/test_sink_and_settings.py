@@ -1,0 +1,77 @@
+"""The batch sink on the local file system (same Hadoop FileSystem API as HDFS) and the settings."""
+
+import os
+
+import pytest
+from pyspark.sql import functions as F
+from spark_events import make_event
+
+from questline_spark import settings
+from questline_spark.sink import Warehouse
+from questline_spark.tables import table_specs
+from questline_spark.transforms import count_by, parse_records, route
+
+
+def _table_rows(spark, warehouse: Warehouse, table: str) -> int:
+    return spark.read.parquet(warehouse.table_dir(table)).count()
+
+
+def test_rerunning_a_batch_replaces_its_files_instead_of_adding_rows(spark, kafka_rows, tmp_path):
+    warehouse = Warehouse(spark, f"file://{tmp_path}/warehouse", f"file://{tmp_path}/warehouse/_staging")
+    frames = route(parse_records(kafka_rows(make_event("purchase_sword"), make_event("join_guild"), "junk")))
+    frames = {name: frame for name, frame in frames.items() if count_by(frames)[name]}
+    first = warehouse.write(frames, table_specs(), "stream-test-000000000007", replace=False)
+    # The driver died before the checkpoint commit: the same batch id runs again.
+    again = warehouse.write(frames, table_specs(), "stream-test-000000000007", replace=True)
+    assert first == again
+    assert first.partitions == {t: {"2026-11-27"} for t in ("events", "purchases", "joins", "quarantine")}
+    assert {t: _table_rows(spark, warehouse, t) for t in frames} == {
+        "events": 2,
+        "purchases": 1,
+        "joins": 1,
+        "quarantine": 1,
+    }
+    names = [p.name for p in (tmp_path / "warehouse" / "events" / "event_date=2026-11-27").iterdir()]
+    assert all(n.startswith("stream-test-000000000007-") for n in names if not n.startswith("."))
+    assert not (tmp_path / "warehouse" / "_staging" / "stream-test-000000000007").exists()
+
+
+def test_a_later_batch_adds_files_beside_earlier_ones(spark, kafka_rows, tmp_path):
+    warehouse = Warehouse(spark, f"file://{tmp_path}/w", f"file://{tmp_path}/w/_staging")
+    for batch in range(2):
+        events = route(parse_records(kafka_rows(make_event("default"))))["events"]
+        warehouse.write({"events": events}, table_specs(), f"stream-test-{batch:012d}", replace=batch == 0)
+    assert spark.read.parquet(warehouse.table_dir("events")).select(F.countDistinct("event_id")).first()[0] == 2
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("KAFKA_BOOTSTRAP_SERVERS", "", "KAFKA_BOOTSTRAP_SERVERS is not set (expected host:port[,host:port])"),
+        ("KAFKA_BOOTSTRAP_SERVERS", "localhost", "KAFKA_BOOTSTRAP_SERVERS='localhost' is invalid"),
+        ("QUESTLINE_HDFS_URI", "", "QUESTLINE_HDFS_URI is not set (expected hdfs://host:port)"),
+        ("QUESTLINE_STREAM_STARTING_OFFSETS", "newest", "(expected earliest or latest)"),
+        ("QUESTLINE_STREAM_TRIGGER_SECONDS", "-1", "is not a positive float"),
+        ("QUESTLINE_DATABASE", "Bad-Name", "(expected a lower-case SQL name)"),
+    ],
+)
+def test_a_wrong_setting_is_named_with_what_is_expected(monkeypatch, variable, value, message):
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    monkeypatch.setenv("QUESTLINE_HDFS_URI", "hdfs://127.0.0.1:8020")
+    monkeypatch.setenv("QUESTLINE_TRINO_URL", "http://127.0.0.1:8080")
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(settings.SettingsError) as error:
+        settings.load()
+    assert message in str(error.value)
+
+
+def test_defaults_are_the_documented_ones(monkeypatch):
+    for name in [n for n in os.environ if n.startswith("QUESTLINE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    monkeypatch.setenv("QUESTLINE_HDFS_URI", "hdfs://nn:8020")
+    monkeypatch.setenv("QUESTLINE_TRINO_URL", "http://trino:8080")
+    loaded = settings.load()
+    assert (loaded.database, loaded.events_topic, loaded.spark_master) == ("questline", "events", "local[2]")
+    assert loaded.warehouse_dir == "hdfs://nn:8020/questline/warehouse"
+    assert (loaded.starting_offsets, loaded.driver_memory, loaded.shuffle_partitions) == ("earliest", "1g", 4)
