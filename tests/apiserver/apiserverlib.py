@@ -155,12 +155,14 @@ class HookCompleter:
         self._watch = watch.Watch()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.error: Exception | None = None
+        self._stopping = False
 
     def __enter__(self) -> "HookCompleter":
         self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
+        self._stopping = True
         self._watch.stop()
         self._thread.join(timeout=10)
 
@@ -174,7 +176,8 @@ class HookCompleter:
                     self._complete(job)
                     self.record.events.append(("completed", f"Job/{job.metadata.name}"))
         except Exception as error:  # surfaced by the test through .error
-            self.error = error
+            if not self._stopping:  # stopping closes the stream under the reader
+                self.error = error
 
     def _complete(self, job) -> None:
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

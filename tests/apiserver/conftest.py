@@ -1,7 +1,7 @@
 """Fixtures for the tests against the locally built kube-apiserver (marker `apiserver`).
 
 The control plane is started through the same CLI a person uses (`questline-apiserver up`,
-which builds the binaries once). If this session started it, the session stops it.
+which builds the binaries once) and left running.
 helm and the Strimzi CRDs come from tools/install.sh, shared with the chart tests.
 """
 
@@ -13,7 +13,7 @@ import pytest
 from apiserverlib import crd_established, new_namespace, wait_for
 from kubernetes import config, dynamic
 
-from questline_apiserver import control_plane, settings
+from questline_apiserver import settings
 from questline_stack.versions import repo_root
 
 ROOT = repo_root()
@@ -22,14 +22,12 @@ APISERVER_CLI = [sys.executable, "-m", "questline_apiserver.cli"]
 
 @pytest.fixture(scope="session")
 def control_plane_settings():
-    s = settings.load()
-    already_running = all(entry["ready"] for entry in control_plane.status(s).values())
+    """Start (or reuse) the control plane; it is left running, like the local stack, because
+    other test sessions may share it: `make apiserver-down` stops it."""
     result = subprocess.run([*APISERVER_CLI, "up"], capture_output=True, text=True)
     if result.returncode != 0:
         pytest.fail(f"questline-apiserver up failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
-    yield s
-    if not already_running:
-        control_plane.down(s)
+    return settings.load()
 
 
 @pytest.fixture(scope="session")

@@ -123,7 +123,8 @@ def test_server_defaults_fill_what_the_chart_left_out(release, dyn):
         stored = _stored(dyn, obj, release.namespace)
         expected = [(path, value, obj, stored) for path, value in DEFAULTS.get(obj["kind"], {}).items()]
         pod_path = ("spec", "jobTemplate", *POD) if obj["kind"] == "CronJob" else POD
-        for i, container in enumerate(_get(obj, (*pod_path, "containers")) or []):
+        containers = _get(obj, (*pod_path, "containers"))
+        for i, container in enumerate([] if containers is MISSING else containers):
             stored_container = _get(stored, (*pod_path, "containers"))[i]
             expected += [(path, value, container, stored_container) for path, value in CONTAINER_DEFAULTS.items()]
         for path, value, rendered, actual in expected:

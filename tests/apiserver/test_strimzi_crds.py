@@ -1,6 +1,7 @@
 """The Strimzi CRDs on a real API server: they are served, and they refuse invalid resources."""
 
 import copy
+import json
 
 import pytest
 from apiserverlib import Helm, crd_established
@@ -61,4 +62,5 @@ def test_invalid_custom_resource_is_refused_with_a_message_naming_the_field(
     with pytest.raises(ApiException) as refused:
         _create(dyn, namespace, bad, dry_run=False)
     assert refused.value.status == 422
-    assert expected in refused.value.body
+    message = json.loads(refused.value.body)["message"]
+    assert expected in message, message

@@ -1,5 +1,7 @@
 """Start, check and stop etcd and kube-apiserver as local processes bound to loopback."""
 
+import contextlib
+import fcntl
 import json
 import shutil
 import ssl
@@ -70,8 +72,22 @@ def apiserver_ready(s: Settings) -> bool:
         return response.read() == b"ok"
 
 
+@contextlib.contextmanager
+def _exclusive(s: Settings):
+    """One `up` or `down` at a time: several engineers' test sessions share the control plane."""
+    s.state_dir.mkdir(parents=True, exist_ok=True)
+    with open(s.state_dir / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def up(s: Settings) -> None:
     """Start what is not running and wait until both are ready (idempotent)."""
+    with _exclusive(s):
+        _up(s)
+
+
+def _up(s: Settings) -> None:
     missing = [str(b) for b in (s.etcd_binary, s.kube_apiserver_binary) if not b.exists()]
     if missing:
         raise process.StartError(f"not built yet: {', '.join(missing)}; run `make apiserver-build` first")
@@ -94,9 +110,10 @@ def up(s: Settings) -> None:
 
 
 def down(s: Settings, *, purge: bool = False) -> None:
-    for name in (KUBE_APISERVER, ETCD):
-        process.stop(s, name)
-    if purge and s.state_dir.exists():
+    with _exclusive(s):
+        for name in (KUBE_APISERVER, ETCD):
+            process.stop(s, name)
+    if purge:
         log(f"removing {s.state_dir}")
         shutil.rmtree(s.state_dir)
 
