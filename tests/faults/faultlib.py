@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from confluent_kafka import Consumer, TopicPartition
@@ -175,6 +176,33 @@ class IsolatedStack:
     # ------------------------------------------------------------ Kafka and Trino
     def end_offsets(self, topic: str = TOPIC_EVENTS) -> dict[int, int]:
         return end_offsets(self.settings.kafka_bootstrap, topic)
+
+    def stream_lag(self) -> int | None:
+        """Records on Kafka beyond the last micro-batch the streaming job committed (its checkpoint)."""
+        checkpoint = urlsplit(self._spark_settings().checkpoint_dir).path
+        base = f"http://{self.settings.host}:{self.settings.namenode_http_port}/webhdfs/v1{checkpoint}"
+        listing = httpx.get(f"{base}/commits?op=LISTSTATUS", timeout=10)
+        if listing.status_code == 404:
+            return None  # no batch committed yet
+        batches = [
+            int(s["pathSuffix"]) for s in listing.json()["FileStatuses"]["FileStatus"] if s["pathSuffix"].isdigit()
+        ]
+        if not batches:
+            return None
+        text = httpx.get(f"{base}/offsets/{max(batches)}?op=OPEN", timeout=10, follow_redirects=True).text
+        committed = json.loads(text.splitlines()[-1])[TOPIC_EVENTS]
+        return sum(end - int(committed.get(str(p), 0)) for p, end in self.end_offsets().items())
+
+    def _spark_settings(self):
+        from questline_spark import settings as spark_settings
+
+        saved = dict(os.environ)
+        os.environ.update(self.settings.client_env())
+        try:
+            return spark_settings.load()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
 
     def trino(self):
         env = {"QUESTLINE_TRINO_URL": self.settings.trino_url, "QUESTLINE_TRINO_USER": "questline-faults"}
