@@ -20,7 +20,7 @@ from questline_events import derive_event_id
 pytestmark = pytest.mark.timeout(3600)
 
 SIZES = [
-    pytest.param({"players": 30, "rate": 25, "duration": 50, "outage": 12}, marks=pytest.mark.stack, id="short"),
+    pytest.param({"players": 30, "rate": 25, "duration": 40, "outage": 12}, marks=pytest.mark.stack, id="short"),
     pytest.param({"players": 300, "rate": 150, "duration": 300, "outage": 45}, marks=pytest.mark.faults, id="long"),
 ]
 

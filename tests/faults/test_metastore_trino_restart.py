@@ -14,7 +14,7 @@ from faultlib import BIN, Simulation, assert_exactly_once, record_row, settle, w
 pytestmark = pytest.mark.timeout(3600)
 
 SIZES = [
-    pytest.param({"players": 30, "rate": 20, "duration": 60, "table_job": False}, marks=pytest.mark.stack, id="short"),
+    pytest.param({"players": 30, "rate": 20, "duration": 45, "table_job": False}, marks=pytest.mark.stack, id="short"),
     pytest.param({"players": 200, "rate": 80, "duration": 300, "table_job": True}, marks=pytest.mark.faults, id="long"),
 ]
 QUERY = "SELECT count(*) FROM events"

@@ -13,7 +13,7 @@ from faultlib import STREAM, Simulation, assert_exactly_once, record_row, settle
 pytestmark = pytest.mark.timeout(3600)
 
 SIZES = [
-    pytest.param({"players": 30, "rate": 25, "duration": 60, "kills": 1}, marks=pytest.mark.stack, id="short"),
+    pytest.param({"players": 30, "rate": 25, "duration": 45, "kills": 1}, marks=pytest.mark.stack, id="short"),
     pytest.param({"players": 300, "rate": 100, "duration": 420, "kills": 4}, marks=pytest.mark.faults, id="long"),
 ]
 
