@@ -16,6 +16,7 @@ Prints events/s of both and their ratio. Needs the stack up and
 import argparse
 import dataclasses
 import json
+import logging
 import os
 import time
 import uuid
@@ -116,6 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000)
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     run = uuid.uuid4().hex[:8]
     env = settings_module.load()
     root = f"{env.hdfs_uri}/questline-bench/{run}"
@@ -134,9 +136,10 @@ def main() -> None:
         f"maxOffsetsPerTrigger {settings.max_offsets_per_trigger}, cores {os.cpu_count()}"
     )
     plain = baseline(spark, settings, root)
+    plain_rate = args.events / plain
+    print(f"baseline Kafka->Parquet copy : {plain:7.1f}s  {plain_rate:10,.0f} events/s", flush=True)
     job = real_job(spark, settings)
-    plain_rate, job_rate = args.events / plain, args.events / job
-    print(f"baseline Kafka->Parquet copy : {plain:7.1f}s  {plain_rate:10,.0f} events/s")
+    job_rate = args.events / job
     print(f"stream_events_to_hdfs        : {job:7.1f}s  {job_rate:10,.0f} events/s")
     print(f"ratio job/baseline           : {job_rate / plain_rate:.2f}  (target: job >= 30,000 events/s)")
     spark.stop()
