@@ -43,6 +43,7 @@ def _bad_records(player: str) -> dict[str, tuple[bytes | None, str]]:
     return {
         "binary garbage": (b"\xff\xfe\x00" + os.urandom(256), "not_json"),
         "empty value": (b"", "not_json"),
+        "null value (tombstone)": (None, "not_json"),
         "truncated JSON": (text[: len(text) // 2].encode(), "not_json"),
         "JSON array": (json.dumps([valid]).encode(), "not_json"),
         "JSON string": (b'"purchase_sword"', "not_json"),
