@@ -27,3 +27,18 @@ def test_maven_url_names_classifier_and_extension():
     assert url.endswith(
         "/org/apache/hive/hive-standalone-metastore-server/4.0.1/hive-standalone-metastore-server-4.0.1-bin.tar.gz"
     )
+
+
+def test_unpack_restores_hard_links(tmp_path):
+    archive = tmp_path / "links.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        data = b"shared"
+        info = tarfile.TarInfo("s/lib/a.jar")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("s/lib/b.jar")
+        link.type = tarfile.LNKTYPE
+        link.linkname = "s/lib/a.jar"
+        tar.addfile(link)
+    out = unpack(archive, tmp_path / "out")
+    assert (out / "s/lib/b.jar").read_bytes() == b"shared"

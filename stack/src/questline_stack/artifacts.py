@@ -79,9 +79,11 @@ def unpack(archive: Path, dest: Path, members_prefixes: tuple[str, ...] | None =
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     log(f"unpacking {archive.name}")
-    # Stream mode reads the archive once, extracting matching members as they pass
-    # (random access would decompress an 800 MB archive twice: once to list it).
-    with tarfile.open(archive, mode="r|*") as tar:
+    # Extract each member as the iteration reaches it: one pass over the compressed
+    # data (listing the members first would decompress an 800 MB archive twice).
+    # Random-access mode, not stream mode, because a hard link is extracted by
+    # re-reading its target from earlier in the archive.
+    with tarfile.open(archive, mode="r:*") as tar:
         for member in tar:
             if members_prefixes is None or member.name.startswith(members_prefixes):
                 tar.extract(member, tmp, filter="tar")
