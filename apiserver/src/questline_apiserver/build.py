@@ -1,6 +1,8 @@
 """Build kube-apiserver and etcd from the wrapper modules in apiserver/, once per pinned version."""
 
+import contextlib
 import dataclasses
+import fcntl
 import os
 import re
 import resource
@@ -17,6 +19,15 @@ class BuildError(RuntimeError):
 
 def log(msg: str) -> None:
     print(f"[apiserver] {msg}", flush=True)
+
+
+@contextlib.contextmanager
+def exclusive(lock_file: Path):
+    """Hold an exclusive lock on lock_file: several engineers' test sessions share the cache and state."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,6 +149,12 @@ def _children_cpu_seconds() -> float:
 def build(s: Settings, *, force: bool = False) -> dict[str, float]:
     """Build what is missing; return the seconds each build took (empty when nothing was built)."""
     check_pins(s)
+    # A second caller waits here and then finds the binaries built.
+    with exclusive(s.build_dir / "build.lock"):
+        return _build(s, force=force)
+
+
+def _build(s: Settings, *, force: bool) -> dict[str, float]:
     s.bin_dir.mkdir(parents=True, exist_ok=True)
     took: dict[str, float] = {}
     for target in targets(s):

@@ -1,14 +1,12 @@
 """Start, check and stop etcd and kube-apiserver as local processes bound to loopback."""
 
-import contextlib
-import fcntl
 import json
 import shutil
 import ssl
 import urllib.request
 
 from questline_apiserver import pki
-from questline_apiserver.build import log
+from questline_apiserver.build import exclusive, log
 from questline_apiserver.settings import Settings
 from questline_stack import process
 
@@ -72,18 +70,9 @@ def apiserver_ready(s: Settings) -> bool:
         return response.read() == b"ok"
 
 
-@contextlib.contextmanager
-def _exclusive(s: Settings):
-    """One `up` or `down` at a time: several engineers' test sessions share the control plane."""
-    s.state_dir.mkdir(parents=True, exist_ok=True)
-    with open(s.state_dir / "lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
 def up(s: Settings) -> None:
     """Start what is not running and wait until both are ready (idempotent)."""
-    with _exclusive(s):
+    with exclusive(s.state_dir / "lock"):
         _up(s)
 
 
@@ -110,7 +99,7 @@ def _up(s: Settings) -> None:
 
 
 def down(s: Settings, *, purge: bool = False) -> None:
-    with _exclusive(s):
+    with exclusive(s.state_dir / "lock"):
         for name in (KUBE_APISERVER, ETCD):
             process.stop(s, name)
     if purge:
