@@ -73,7 +73,9 @@ def parse_records(kafka: DataFrame) -> DataFrame:
     records = records.withColumn("reason", _reason())
 
     columns = [F.col(c) for c in ("kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp")]
-    columns += [F.col("raw_value"), F.col("raw_json"), F.col("reason")]
+    # The bytes are kept for quarantine only: valid events keep their text in raw_json.
+    columns += [F.when(F.col("reason").isNotNull(), F.col("raw_value")).alias("raw_value")]
+    columns += [F.col("raw_json"), F.col("reason")]
     typed = F.when(F.col("reason").isNull(), F.col("_typed"))
     for field in event_struct().fields:
         if field.name == "request":
