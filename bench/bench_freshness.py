@@ -115,8 +115,18 @@ def main() -> None:
 
     try:
         # Warm-up: the job is up and its first (new-partition) batch is done.
-        first = post()
-        _wait(lambda: visible(first) or stream.poll() is not None, 600, "the streaming job's first row")
+        # A new checkpoint starts at the latest offset, known only once the query runs:
+        # post a warm-up event every few seconds until one arrives.
+        warmup: list[str] = []
+
+        def warmed_up() -> bool:
+            if not warmup or time.monotonic() - warmup_sent[0] > 5:
+                warmup.append(post())
+                warmup_sent[0] = time.monotonic()
+            return any(visible(event_id) for event_id in warmup[-3:]) or stream.poll() is not None
+
+        warmup_sent = [0.0]
+        _wait(warmed_up, 600, "the streaming job's first row")
         if stream.poll() is not None:
             raise SystemExit(f"the streaming job exited; see {logs}/stream.log")
         delays = []
