@@ -24,22 +24,43 @@ def log_file(s: Settings, name: str) -> Path:
     return s.logs_dir / f"{name}.log"
 
 
-def running_pid(s: Settings, name: str) -> int | None:
-    """The pid of a component we started, if that process is still alive."""
+def alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie (an exited child that
+    nobody has reaped yet still answers kill(pid, 0))."""
     try:
-        pid = int(pid_file(s, name).read_text().strip())
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def _pid_in_file(s: Settings, name: str) -> int | None:
+    try:
+        return int(pid_file(s, name).read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+
+
+def running_pid(s: Settings, name: str) -> int | None:
+    """The pid of a component we started, if that process is still alive."""
+    pid = _pid_in_file(s, name)
+    if pid is None or not alive(pid):
         return None
     # Guard against pid reuse: our processes carry the marker in their environment.
-    try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
-        return None
-    return pid if f"QUESTLINE_COMPONENT={name}".encode() in environ else None
+    # While a process execs (a launcher script replacing itself with the JVM), its
+    # environment reads as empty for a moment: look again before calling it foreign.
+    marker = f"QUESTLINE_COMPONENT={name}".encode()
+    for _ in range(5):
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            environ = b""
+        if marker in environ:
+            return pid
+        if environ or not alive(pid):
+            return None
+        time.sleep(0.1)
+    return None
 
 
 def spawn(
@@ -101,7 +122,9 @@ def wait_until(
                 return
         except Exception:  # a probe failing is the normal "not yet"
             pass
-        if running_pid(s, name) is None and pid_file(s, name).exists():
+        # The pid we spawned is gone (or a zombie): the server died on its way up.
+        spawned = _pid_in_file(s, name)
+        if spawned is not None and not alive(spawned):
             raise StartError(
                 f"{name} exited before it was {what}; see {log_file(s, name)}\n--- last lines ---\n"
                 + tail(log_file(s, name))
