@@ -19,6 +19,9 @@ def spark_session(app_name: str, settings: Settings, *, kafka: bool = True) -> S
         .config("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
+        # No extra empty micro-batch just to advance the dedup watermark: it would cost a
+        # whole batch of latency after every real one; state is evicted with the next data.
+        .config("spark.sql.streaming.noDataMicroBatches.enabled", "false")
     )
     if kafka and settings.spark_jars:
         builder = builder.config("spark.jars", ",".join(settings.spark_jars))
