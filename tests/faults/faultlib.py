@@ -137,7 +137,8 @@ class IsolatedStack:
         pid = process.running_pid(self.settings, name)
         assert pid is not None, f"{name} is not running in {self.state_dir}"
         process.kill(self.settings, name)
-        wait_for(lambda: process.running_pid(self.settings, name) is None, 30, f"{name} to die")
+        # That pid gone, not the name: the supervisor may already have started a new driver.
+        wait_for(lambda: process.running_pid(self.settings, name) != pid, 30, f"{name} (pid {pid}) to die")
         return pid
 
     def log(self, name: str) -> Path:
