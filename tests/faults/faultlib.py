@@ -141,9 +141,6 @@ class IsolatedStack:
         wait_for(lambda: process.running_pid(self.settings, name) != pid, 30, f"{name} (pid {pid}) to die")
         return pid
 
-    def log(self, name: str) -> Path:
-        return process.log_file(self.settings, name)
-
     # ------------------------------------------------------------ API and streaming job
     def start_api(self, workers: int = 2) -> str:
         """The game API under gunicorn as a process of this stack, started as `make demo` starts it."""
@@ -218,12 +215,11 @@ class Supervisor(threading.Thread):
         self.stack = stack
         self.interval = interval
         self.restarts = 0
-        self.paused = threading.Event()
         self._done = threading.Event()
 
     def run(self) -> None:
         while not self._done.wait(self.interval):
-            if not self.paused.is_set() and self.stack.stream_pid() is None:
+            if self.stack.stream_pid() is None:
                 self.restarts += 1
                 self.stack.start_stream()
 
