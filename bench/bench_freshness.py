@@ -138,6 +138,7 @@ def main() -> None:
                     raise SystemExit(f"event {event_id} not visible after 120 s")
                 time.sleep(0.1)
             delays.append(time.monotonic() - sent)
+            print(f"probe {len(delays)}: {delays[-1]:.2f}s", flush=True)
         q = statistics.quantiles(delays, n=100)
         print(f"probes {len(delays)}, trigger {args.trigger_seconds}s (baseline: a row waits ~1 trigger)")
         print(
