@@ -28,8 +28,7 @@ from pathlib import Path
 
 import httpx
 from confluent_kafka import Consumer, TopicPartition
-
-from questline_events import TOPIC_EVENTS
+from confluent_kafka.admin import AdminClient, NewTopic
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -55,11 +54,29 @@ def kafka_bootstrap() -> str:
     return re.search(r"KAFKA_BOOTSTRAP_SERVERS=(\S+)", out).group(1)
 
 
+# The benchmark's events go to a topic of its own (QUESTLINE_EVENTS_TOPIC), deleted
+# afterwards: hundreds of thousands of records on the shared `events` topic would
+# be a backlog for the next streaming job and land in the shared tables.
+BENCH_TOPIC = f"bench-api-{os.getpid()}"
+
+
+def create_topic(bootstrap: str) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.create_topics([NewTopic(BENCH_TOPIC, num_partitions=4, replication_factor=1)]).values():
+        future.result(30)
+
+
+def delete_topic(bootstrap: str) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # must outlive its futures
+    for future in admin.delete_topics([BENCH_TOPIC]).values():
+        future.result(30)
+
+
 def topic_end(bootstrap: str) -> int:
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "questline-bench-watermarks"})
     try:
-        partitions = consumer.list_topics(TOPIC_EVENTS, timeout=10).topics[TOPIC_EVENTS].partitions
-        return sum(consumer.get_watermark_offsets(TopicPartition(TOPIC_EVENTS, p), timeout=10)[1] for p in partitions)
+        partitions = consumer.list_topics(BENCH_TOPIC, timeout=10).topics[BENCH_TOPIC].partitions
+        return sum(consumer.get_watermark_offsets(TopicPartition(BENCH_TOPIC, p), timeout=10)[1] for p in partitions)
     finally:
         consumer.close()
 
@@ -67,7 +84,12 @@ def topic_end(bootstrap: str) -> int:
 class Server:
     def __init__(self, app: str | None, bootstrap: str, port: int, workdir: Path):
         self.url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "QUESTLINE_API_BIND": f"127.0.0.1:{port}"}
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "QUESTLINE_API_BIND": f"127.0.0.1:{port}",
+            "QUESTLINE_EVENTS_TOPIC": BENCH_TOPIC,
+        }
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         command = [str(BIN / "gunicorn"), "-c", "python:questline_api.gunicorn_conf"]
         if app:  # the same config, another app: command-line arguments override the file
@@ -134,6 +156,28 @@ def batch_body(size: int) -> str:
     return json.dumps({"events": events})
 
 
+def run_rounds(args, bootstrap: str, workdir: Path, scenarios) -> tuple[dict[str, list[Result]], int]:
+    """Rounds alternate the scenarios so that load from elsewhere on the machine hits
+    all of them alike; each scenario later reports its median round."""
+    runs: dict[str, list[Result]] = {}
+    appended = 0
+    for round_ in range(args.rounds):
+        for port, (name, app, path, script, connections, events) in enumerate(scenarios, start=18400 + 10 * round_):
+            server = Server(app, bootstrap, port, workdir)
+            try:
+                server.wait("/hello" if app else "/readyz")
+                if args.warmup:
+                    wrk(server.url + path, script, args.warmup, connections)
+                before = topic_end(bootstrap) if events else 0
+                rps, p50, p99, failed = wrk(server.url + path, script, args.duration, connections)
+                appended += topic_end(bootstrap) - before if events else 0
+            finally:
+                server.stop()
+            runs.setdefault(name, []).append(Result(name, rps, events, p50, p99, failed))
+            print(f"round {round_ + 1}: {name:18} {rps:9.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms", flush=True)
+    return runs, appended
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per scenario (default 15)")
@@ -155,29 +199,16 @@ def main() -> int:
     cpus = os.cpu_count()
     print(f"machine: {cpus} cores, load average {os.getloadavg()[0]:.1f} at start; wrk -t1, {args.duration}s per run")
 
-    # Rounds alternate the scenarios so that load from elsewhere on the machine hits
-    # all of them alike; each scenario reports its median round.
-    runs: dict[str, list[Result]] = {}
-    appended = 0
     scenarios = [
         ("baseline (hello)", "bench_hello:app", "/hello", hello, args.connections, 0),
         ("single event", None, "/v1/players/bench-0/purchases", single, args.connections, 1),
         (f"batch of {args.batch_size}", None, "/v1/events:batch", batch, args.batch_connections, args.batch_size),
     ]
-    for round_ in range(args.rounds):
-        for port, (name, app, path, script, connections, events) in enumerate(scenarios, start=18400 + 10 * round_):
-            server = Server(app, bootstrap, port, workdir)
-            try:
-                server.wait("/hello" if app else "/readyz")
-                if args.warmup:
-                    wrk(server.url + path, script, args.warmup, connections)
-                before = topic_end(bootstrap) if events else 0
-                rps, p50, p99, failed = wrk(server.url + path, script, args.duration, connections)
-                appended += topic_end(bootstrap) - before if events else 0
-            finally:
-                server.stop()
-            runs.setdefault(name, []).append(Result(name, rps, events, p50, p99, failed))
-            print(f"round {round_ + 1}: {name:18} {rps:9.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms", flush=True)
+    create_topic(bootstrap)
+    try:
+        runs, appended = run_rounds(args, bootstrap, workdir, scenarios)
+    finally:
+        delete_topic(bootstrap)
     results = [sorted(rs, key=lambda r: r.requests_per_s)[len(rs) // 2] for rs in runs.values()]
 
     base = results[0].requests_per_s

@@ -11,6 +11,7 @@ def test_defaults_need_only_the_kafka_bootstrap_servers():
     assert settings.produce_timeout > 0
     assert settings.batch_max_events >= 1
     assert settings.workers >= 1
+    assert settings.events_topic == "events"
 
 
 def test_missing_bootstrap_servers_says_what_is_expected():
@@ -33,6 +34,7 @@ def test_bootstrap_servers_without_port_is_refused():
         ("QUESTLINE_API_KAFKA_COMPRESSION", "brotli", "not one of none, gzip"),
         ("QUESTLINE_API_ACCESS_LOG", "maybe", "not a boolean"),
         ("QUESTLINE_API_LOG_LEVEL", "loud", "not one of DEBUG"),
+        ("QUESTLINE_EVENTS_TOPIC", "events topic", "not a Kafka topic name"),
     ],
 )
 def test_bad_value_names_the_variable_and_the_expectation(name, value, message):

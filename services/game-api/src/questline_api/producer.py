@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 import confluent_kafka
 
 from questline_api.settings import Settings
-from questline_events import TOPIC_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +77,10 @@ class EventProducer:
         if not records:
             return []
         pending = _Pending(len(records))
-        produce = self._producer.produce
+        produce, topic = self._producer.produce, self._settings.events_topic
         for index, (key, value) in enumerate(records):
             try:
-                produce(TOPIC_EVENTS, value, key, on_delivery=lambda err, _msg, i=index: pending.report(i, err))
+                produce(topic, value, key, on_delivery=lambda err, _msg, i=index: pending.report(i, err))
             except (BufferError, confluent_kafka.KafkaException) as exc:
                 # Not queued: count it as reported (failed) and queue nothing more.
                 for unqueued in range(index, len(records)):
@@ -108,11 +107,11 @@ class EventProducer:
 
     def _topic_reachable(self, timeout: float) -> bool:
         try:
-            metadata = self._producer.list_topics(TOPIC_EVENTS, timeout=timeout)
+            metadata = self._producer.list_topics(self._settings.events_topic, timeout=timeout)
         except confluent_kafka.KafkaException as exc:
             log.warning("kafka not reachable: %s", exc)
             return False
-        topic = metadata.topics.get(TOPIC_EVENTS)
+        topic = metadata.topics.get(self._settings.events_topic)
         return topic is not None and topic.error is None and bool(topic.partitions)
 
     def queue_length(self) -> int:

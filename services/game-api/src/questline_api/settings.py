@@ -10,7 +10,7 @@ import os
 import re
 from urllib.parse import urlsplit
 
-from questline_events import DATABASE
+from questline_events import DATABASE, TOPIC_EVENTS
 
 _HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
 _COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
@@ -74,6 +74,15 @@ def _database(env) -> str:
     return raw
 
 
+def _events_topic(env) -> str:
+    # The same variable the Spark jobs read: benchmarks and tests point both at a
+    # topic of their own so their load never lands in the shared tables.
+    raw = env.get("QUESTLINE_EVENTS_TOPIC", "").strip() or TOPIC_EVENTS
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", raw):
+        raise SettingsError(f"QUESTLINE_EVENTS_TOPIC={raw!r} is not a Kafka topic name (expected e.g. {TOPIC_EVENTS})")
+    return raw
+
+
 def _trino_url(env) -> str | None:
     raw = env.get("QUESTLINE_TRINO_URL", "").strip()
     if not raw:
@@ -87,6 +96,7 @@ def _trino_url(env) -> str | None:
 @dataclasses.dataclass(frozen=True)
 class Settings:
     kafka_bootstrap_servers: str
+    events_topic: str
     # How long a request waits for Kafka's delivery report before answering 503.
     produce_timeout: float
     # What a 503 tells the client to wait before retrying (Retry-After, seconds).
@@ -123,6 +133,7 @@ def load(env=None) -> Settings:
     env = os.environ if env is None else env
     return Settings(
         kafka_bootstrap_servers=_bootstrap_servers(env),
+        events_topic=_events_topic(env),
         produce_timeout=_number(env, "QUESTLINE_API_PRODUCE_TIMEOUT", 5.0, float, 0.05, 120, "seconds"),
         retry_after=_number(env, "QUESTLINE_API_RETRY_AFTER", 2, int, 1, 3600, "seconds"),
         batch_max_events=_number(env, "QUESTLINE_API_BATCH_MAX_EVENTS", 1000, int, 1, 100_000, "events"),
