@@ -43,7 +43,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop running
+# in the main thread until it stops, and every later test that calls asyncio.run()
+# (the simulator's) would fail with "cannot be called from a running event loop".
+@pytest.fixture(scope="module")
 def browser():
     """Headless Chromium; each test opens its own context (fresh storage and cookies)."""
     if not CHROMIUM.exists():
