@@ -2,34 +2,12 @@
 
 import dataclasses
 import getpass
-import os
 from pathlib import Path
 
+from questline_stack.settings import SettingsError, env_int, env_path, env_port
 from questline_stack.versions import repo_root, versions
 
-
-class SettingsError(ValueError):
-    pass
-
-
-def _int(name: str, default: int, *, low: int, high: int, expected: str) -> int:
-    raw = os.environ.get(name, str(default))
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number (expected {expected})") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name}={raw!r} is out of range (expected {expected})")
-    return value
-
-
-def _port(name: str, default: int) -> int:
-    return _int(name, default, low=1, high=65535, expected="a port, 1-65535")
-
-
-def _path(name: str, default: Path) -> Path:
-    raw = os.environ.get(name)
-    return Path(raw).expanduser().resolve() if raw else default
+__all__ = ["Settings", "SettingsError", "load"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,20 +73,20 @@ def _default_state_dir() -> Path:
 
 
 def load() -> Settings:
-    cache = _path("QUESTLINE_CACHE", Path.home() / ".cache" / "questline")
+    cache = env_path("QUESTLINE_CACHE", Path.home() / ".cache" / "questline")
     table = versions()
     return Settings(
         modules_dir=repo_root() / "apiserver",
         build_dir=cache / "apiserver",
-        state_dir=_path("QUESTLINE_APISERVER_STATE", _default_state_dir()),
+        state_dir=env_path("QUESTLINE_APISERVER_STATE", _default_state_dir()),
         host="127.0.0.1",
         # Clear of the local stack's ports and of the usual 6443/2379 of other clusters.
-        apiserver_port=_port("QUESTLINE_APISERVER_PORT", 16443),
-        etcd_client_port=_port("QUESTLINE_ETCD_CLIENT_PORT", 12379),
-        etcd_peer_port=_port("QUESTLINE_ETCD_PEER_PORT", 12380),
+        apiserver_port=env_port("QUESTLINE_APISERVER_PORT", 16443),
+        etcd_client_port=env_port("QUESTLINE_ETCD_CLIENT_PORT", 12379),
+        etcd_peer_port=env_port("QUESTLINE_ETCD_PEER_PORT", 12380),
         kubernetes_version=table["kube_apiserver"]["version"],
         etcd_version=table["etcd"]["version"],
         # The machine is shared: at most two compile jobs, niced (see docs/apiserver.md).
-        build_jobs=_int("QUESTLINE_GO_BUILD_JOBS", 2, low=1, high=2, expected="1 or 2 parallel compile jobs"),
-        start_timeout=float(_int("QUESTLINE_START_TIMEOUT", 180, low=1, high=3600, expected="seconds, 1-3600")),
+        build_jobs=env_int("QUESTLINE_GO_BUILD_JOBS", 2, low=1, high=2, expected="1 or 2 parallel compile jobs"),
+        start_timeout=float(env_int("QUESTLINE_START_TIMEOUT", 180, low=1, high=3600, expected="seconds, 1-3600")),
     )

@@ -1,12 +1,12 @@
 """questline-stack: run the local stack of real servers.
 
-  questline-stack fetch            download every artifact into the cache
-  questline-stack up [NAME...]     start (all or some) components; harmless when running
-  questline-stack down [--purge]   stop everything; --purge also deletes the state dir
-  questline-stack status           one line per process: pid, resident memory, readiness
-  questline-stack logs [NAME]      where the logs are, or the tail of one
-  questline-stack check            end-to-end check: Kafka, HDFS, Spark -> Hive -> Trino
-  questline-stack env              client settings as shell exports
+questline-stack fetch            download every artifact into the cache
+questline-stack up [NAME...]     start (all or some) components; harmless when running
+questline-stack down [--purge]   stop everything; --purge also deletes the state dir
+questline-stack status           one line per process: pid, resident memory, readiness
+questline-stack logs [NAME]      where the logs are, or the tail of one
+questline-stack check            end-to-end check: Kafka, HDFS, Spark -> Hive -> Trino
+questline-stack env              client settings as shell exports
 """
 
 import argparse

@@ -16,15 +16,31 @@ class SettingsError(ValueError):
     pass
 
 
-def _port(name: str, default: int) -> int:
+# Readers of one environment variable each, shared by the project's dev tools
+# (this stack, questline_apiserver): the error names the variable and what it expects.
+
+
+def env_int(name: str, default: int, *, low: int, high: int, expected: str) -> int:
     raw = os.environ.get(name, str(default))
     try:
-        port = int(raw)
+        value = int(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a port number (expected 1-65535)") from None
-    if not 0 < port < 65536:
-        raise SettingsError(f"{name}={raw!r} is out of range (expected 1-65535)")
-    return port
+        raise SettingsError(f"{name}={raw!r} is not a whole number (expected {expected})") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={raw!r} is out of range (expected {expected})")
+    return value
+
+
+def env_port(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default))
+    if not raw.strip().isdigit():
+        raise SettingsError(f"{name}={raw!r} is not a port number (expected 1-65535)")
+    return env_int(name, default, low=1, high=65535, expected="1-65535")
+
+
+def env_path(name: str, default: Path) -> Path:
+    raw = os.environ.get(name)
+    return Path(raw).expanduser().resolve() if raw else default
 
 
 def _heap(name: str, default: str) -> str:
@@ -32,11 +48,6 @@ def _heap(name: str, default: str) -> str:
     if not raw[:-1].isdigit() or raw[-1] not in "mg":
         raise SettingsError(f"{name}={raw!r} is not a heap size (expected e.g. 512m or 2g)")
     return raw
-
-
-def _path(name: str, default: Path) -> Path:
-    raw = os.environ.get(name)
-    return Path(raw).expanduser().resolve() if raw else default
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,26 +126,26 @@ def _default_state_dir() -> Path:
 def load() -> Settings:
     java = versions()["java"]
     return Settings(
-        cache_dir=_path("QUESTLINE_CACHE", Path.home() / ".cache" / "questline"),
-        state_dir=_path("QUESTLINE_STATE", _default_state_dir()),
+        cache_dir=env_path("QUESTLINE_CACHE", Path.home() / ".cache" / "questline"),
+        state_dir=env_path("QUESTLINE_STATE", _default_state_dir()),
         host=os.environ.get("QUESTLINE_HOST", "127.0.0.1"),
-        kafka_port=_port("QUESTLINE_KAFKA_PORT", 9092),
-        kafka_controller_port=_port("QUESTLINE_KAFKA_CONTROLLER_PORT", 9093),
-        namenode_port=_port("QUESTLINE_NAMENODE_PORT", 8020),
-        namenode_http_port=_port("QUESTLINE_NAMENODE_HTTP_PORT", 9870),
-        datanode_port=_port("QUESTLINE_DATANODE_PORT", 9866),
-        datanode_http_port=_port("QUESTLINE_DATANODE_HTTP_PORT", 9864),
-        datanode_ipc_port=_port("QUESTLINE_DATANODE_IPC_PORT", 9867),
-        postgres_port=_port("QUESTLINE_POSTGRES_PORT", 5433),
-        metastore_port=_port("QUESTLINE_METASTORE_PORT", 9083),
-        trino_port=_port("QUESTLINE_TRINO_PORT", 8080),
+        kafka_port=env_port("QUESTLINE_KAFKA_PORT", 9092),
+        kafka_controller_port=env_port("QUESTLINE_KAFKA_CONTROLLER_PORT", 9093),
+        namenode_port=env_port("QUESTLINE_NAMENODE_PORT", 8020),
+        namenode_http_port=env_port("QUESTLINE_NAMENODE_HTTP_PORT", 9870),
+        datanode_port=env_port("QUESTLINE_DATANODE_PORT", 9866),
+        datanode_http_port=env_port("QUESTLINE_DATANODE_HTTP_PORT", 9864),
+        datanode_ipc_port=env_port("QUESTLINE_DATANODE_IPC_PORT", 9867),
+        postgres_port=env_port("QUESTLINE_POSTGRES_PORT", 5433),
+        metastore_port=env_port("QUESTLINE_METASTORE_PORT", 9083),
+        trino_port=env_port("QUESTLINE_TRINO_PORT", 8080),
         kafka_heap=_heap("QUESTLINE_KAFKA_HEAP", "768m"),
         namenode_heap=_heap("QUESTLINE_NAMENODE_HEAP", "512m"),
         datanode_heap=_heap("QUESTLINE_DATANODE_HEAP", "384m"),
         metastore_heap=_heap("QUESTLINE_METASTORE_HEAP", "512m"),
         trino_heap=_heap("QUESTLINE_TRINO_HEAP", "2g"),
-        java_home=_path("QUESTLINE_JAVA_HOME", Path(java["default_home"])),
-        trino_java_home=_path("QUESTLINE_TRINO_JAVA_HOME", Path(java["trino_home"])),
-        start_timeout=float(os.environ.get("QUESTLINE_START_TIMEOUT", "180")),
-        events_partitions=_port("QUESTLINE_EVENTS_PARTITIONS", 4),
+        java_home=env_path("QUESTLINE_JAVA_HOME", Path(java["default_home"])),
+        trino_java_home=env_path("QUESTLINE_TRINO_JAVA_HOME", Path(java["trino_home"])),
+        start_timeout=float(env_int("QUESTLINE_START_TIMEOUT", 180, low=1, high=3600, expected="seconds, 1-3600")),
+        events_partitions=env_int("QUESTLINE_EVENTS_PARTITIONS", 4, low=1, high=1000, expected="partitions, 1-1000"),
     )
