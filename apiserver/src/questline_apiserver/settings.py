@@ -4,14 +4,14 @@ import dataclasses
 import getpass
 from pathlib import Path
 
-from questline_stack.settings import SettingsError, env_int, env_path, env_port
+from questline_stack.settings import SettingsError, StateDirLayout, env_int, env_path, env_port
 from questline_stack.versions import repo_root, versions
 
 __all__ = ["Settings", "SettingsError", "load"]
 
 
 @dataclasses.dataclass(frozen=True)
-class Settings:
+class Settings(StateDirLayout):
     modules_dir: Path  # the wrapper Go modules in the repository (go.mod, go.sum, main.go)
     build_dir: Path  # binaries, GOPATH, GOCACHE, GOMODCACHE; kept between runs
     state_dir: Path  # certificates, etcd data, logs, pids; `down --purge` removes it
@@ -47,15 +47,6 @@ class Settings:
     @property
     def kubeconfig(self) -> Path:
         return self.state_dir / "kubeconfig"
-
-    # questline_stack.process reads these three, so its spawn/wait/stop work here too.
-    @property
-    def logs_dir(self) -> Path:
-        return self.state_dir / "logs"
-
-    @property
-    def run_dir(self) -> Path:
-        return self.state_dir / "run"
 
     @property
     def server_url(self) -> str:

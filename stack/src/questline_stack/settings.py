@@ -50,8 +50,24 @@ def _heap(name: str, default: str) -> str:
     return raw
 
 
+class StateDirLayout:
+    """Where questline_stack.process keeps pid files and logs under a `state_dir`;
+    any settings class with a state_dir (the stack's, the local control plane's)
+    mixes it in to use spawn/wait_until/stop."""
+
+    state_dir: Path
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.state_dir / "run"
+
+
 @dataclasses.dataclass(frozen=True)
-class Settings:
+class Settings(StateDirLayout):
     cache_dir: Path  # downloads and resolved jars; safe to keep forever
     state_dir: Path  # data, configs, logs, pids of the running stack; `down --purge` removes it
     host: str
@@ -90,14 +106,6 @@ class Settings:
     @property
     def trino_url(self) -> str:
         return f"http://{self.host}:{self.trino_port}"
-
-    @property
-    def logs_dir(self) -> Path:
-        return self.state_dir / "logs"
-
-    @property
-    def run_dir(self) -> Path:
-        return self.state_dir / "run"
 
     def client_env(self) -> dict[str, str]:
         """What a client of the stack (API, Spark jobs, tests) needs, as env vars."""

@@ -27,8 +27,7 @@ from rich.console import Console
 from questline_analytics import accounting, queries, report
 from questline_analytics import settings as analytics_settings
 from questline_loadgen import settings as loadgen_settings
-from questline_loadgen.cli import progress_display, summary_table
-from questline_loadgen.simulator import run as run_simulator
+from questline_loadgen.cli import run_and_summarise
 from questline_stack import process
 from questline_stack import settings as stack_settings
 
@@ -161,14 +160,7 @@ def run_demo(simulator_argv: Sequence[str], console: Console) -> int:
     console.print(f"probe event posted to the API was visible in Trino after {seconds:.1f}s: the pipeline is live")
 
     step(f"simulator: {sim.players:,} players, {sim.rate:g} events/s for {sim.duration:g}s (run {sim.run_id})")
-    if sim.progress:
-        progress, update = progress_display(console, sim.duration)
-        with progress:
-            truth = run_simulator(sim, update)
-    else:
-        truth = run_simulator(sim)
-    console.print(summary_table(truth))
-    console.print(f"ground truth: {sim.ground_truth_path}")
+    truth = run_and_summarise(sim, console)
     if truth.total_acknowledged == 0:
         raise DemoFailed("the API acknowledged no event; see the API log " + str(process.log_file(stack, API)))
 

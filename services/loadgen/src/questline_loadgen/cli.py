@@ -45,6 +45,19 @@ def progress_display(console: Console, duration: float):
     return progress, update
 
 
+def run_and_summarise(settings, console: Console) -> GroundTruth:
+    """Run the simulator (with a progress bar when asked) and print its summary."""
+    if settings.progress:
+        progress, update = progress_display(console, settings.duration)
+        with progress:
+            truth = run(settings, update)
+    else:
+        truth = run(settings)
+    console.print(summary_table(truth))
+    console.print(f"ground truth: {settings.ground_truth_path}")
+    return truth
+
+
 def summary_table(truth: GroundTruth) -> Table:
     data = truth.to_dict()
     table = Table(title=f"run {truth.run_id}: events by type")
@@ -72,14 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"run [bold]{settings.run_id}[/]: {settings.players:,} players, {settings.rate:g} events/s, "
         f"{settings.duration:g}s, concurrency {settings.concurrency}, seed {settings.seed} -> {settings.api_url}"
     )
-    if settings.progress:
-        progress, update = progress_display(console, settings.duration)
-        with progress:
-            truth = run(settings, update)
-    else:
-        truth = run(settings)
-    console.print(summary_table(truth))
-    console.print(f"ground truth: {settings.ground_truth_path}")
+    truth = run_and_summarise(settings, console)
     return 0 if truth.total_acknowledged == truth.total_sent else 2
 
 
