@@ -2,6 +2,7 @@
 prepare its state (idempotently), start, probe and stop its processes."""
 
 import abc
+from pathlib import Path
 
 from questline_stack import process
 from questline_stack.settings import Settings
@@ -15,6 +16,11 @@ class Component(abc.ABC):
 
     def __init__(self, settings: Settings):
         self.s = settings
+
+    @property
+    def state_home(self) -> Path:
+        """This component's data, configs and temp files: <state dir>/<name>."""
+        return self.s.state_dir / self.name
 
     @abc.abstractmethod
     def fetch(self) -> None:

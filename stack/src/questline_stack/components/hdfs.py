@@ -105,20 +105,16 @@ class Hdfs(Component):
         return self.s.cache_dir / "jars" / f"hadoop-{self.version}"
 
     @property
-    def home(self) -> Path:
-        return self.s.state_dir / "hdfs"
-
-    @property
     def conf_dir(self) -> Path:
-        return self.home / "conf"
+        return self.state_home / "conf"
 
     @property
     def name_dir(self) -> Path:
-        return self.home / "name"
+        return self.state_home / "name"
 
     @property
     def data_dir(self) -> Path:
-        return self.home / "data"
+        return self.state_home / "data"
 
     @property
     def web_url(self) -> str:
@@ -181,14 +177,14 @@ class Hdfs(Component):
             "dfs.permissions.enabled": "false",
             # With one DataNode there is nothing to wait for once its blocks are reported.
             "dfs.namenode.safemode.extension": "0",
-            "hadoop.tmp.dir": str(self.home / "tmp"),
+            "hadoop.tmp.dir": str(self.state_home / "tmp"),
         }
         write_if_changed(self.conf_dir / "hdfs-site.xml", site_xml(hdfs_site))
         write_if_changed(self.conf_dir / "log4j.properties", _LOG4J_PROPERTIES)
 
     def _daemon_argv(self, heap: str, main: str, *args: str) -> list[str]:
         classpath = [self.conf_dir, self.webapps_root, *self.classpath()]
-        return java_argv(self.s.java_home, heap, self.home / "tmp", classpath, main, *args)
+        return java_argv(self.s.java_home, heap, self.state_home / "tmp", classpath, main, *args)
 
     def _env(self) -> dict[str, str]:
         return {"JAVA_HOME": str(self.s.java_home)}

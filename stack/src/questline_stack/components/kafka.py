@@ -47,8 +47,8 @@ class Kafka(Component):
         return self.s.cache_dir / "jars" / f"kafka-{self._version}"
 
     @property
-    def _home(self):
-        return self.s.state_dir / "kafka"
+    def _server_properties(self):
+        return self.state_home / "config" / "server.properties"
 
     def fetch(self) -> None:
         v = versions()["kafka"]
@@ -58,10 +58,10 @@ class Kafka(Component):
 
     def _write_config(self) -> None:
         s = self.s
-        conf = self._home / "config"
+        conf = self.state_home / "config"
         conf.mkdir(parents=True, exist_ok=True)
-        (self._home / "data").mkdir(exist_ok=True)
-        (conf / "server.properties").write_text(
+        (self.state_home / "data").mkdir(exist_ok=True)
+        self._server_properties.write_text(
             "\n".join(
                 [
                     "process.roles=broker,controller",
@@ -72,7 +72,7 @@ class Kafka(Component):
                     "controller.listener.names=CONTROLLER",
                     "inter.broker.listener.name=PLAINTEXT",
                     "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-                    f"log.dirs={self._home / 'data'}",
+                    f"log.dirs={self.state_home / 'data'}",
                     # Topics are declared, never auto-created: a typo must fail, not create a topic.
                     "auto.create.topics.enable=false",
                     f"num.partitions={s.events_partitions}",
@@ -94,7 +94,7 @@ class Kafka(Component):
             str(self.s.java_home / "bin" / "java"),
             f"-Xmx{heap}",
             "-XX:+UseG1GC",
-            f"-Dlog4j2.configurationFile={self._home / 'config' / 'log4j2.properties'}",
+            f"-Dlog4j2.configurationFile={self.state_home / 'config' / 'log4j2.properties'}",
             "-cp",
             f"{self._jars_dir}/*",
             main,
@@ -103,7 +103,7 @@ class Kafka(Component):
 
     def _format_storage(self) -> None:
         """Format the log dir once; meta.properties marks a formatted directory."""
-        if (self._home / "data" / "meta.properties").exists():
+        if (self.state_home / "data" / "meta.properties").exists():
             return
         artifacts.log("formatting Kafka storage (first start)")
         cmd = self._java(
@@ -114,7 +114,7 @@ class Kafka(Component):
             "-t",
             _cluster_id(),
             "-c",
-            str(self._home / "config" / "server.properties"),
+            str(self._server_properties),
         )
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0:
@@ -127,7 +127,7 @@ class Kafka(Component):
             process.spawn(
                 self.s,
                 "kafka",
-                self._java("kafka.Kafka", str(self._home / "config" / "server.properties"), heap=self.s.kafka_heap),
+                self._java("kafka.Kafka", str(self._server_properties), heap=self.s.kafka_heap),
             )
         process.wait_until(self.s, "kafka", self.ready)
         self.ensure_topics()

@@ -69,7 +69,7 @@ class HiveMetastore(Component):
 
     @property
     def conf_dir(self) -> Path:
-        return self.s.state_dir / "metastore" / "conf"
+        return self.state_home / "conf"
 
     def fetch(self) -> None:
         archive = artifacts.download(
@@ -118,7 +118,7 @@ class HiveMetastore(Component):
         write_if_changed(self.conf_dir / "metastore-log4j2.properties", log_config)
 
     def _java(self, main: str, *args: str) -> list[str]:
-        tmp_dir = self.s.state_dir / "metastore" / "tmp"
+        tmp_dir = self.state_home / "tmp"
         argv = java_argv(self.s.java_home, self.s.metastore_heap, tmp_dir, self.classpath(), main, *args)
         # Log to the console (logs/metastore.log) instead of a file under /tmp.
         return [argv[0], "-Dmetastore.root.logger=console", *argv[1:]]

@@ -34,16 +34,12 @@ class Postgres(Component):
         return Path("/usr/lib/postgresql") / versions()["postgresql"]["version"] / "bin"
 
     @property
-    def home(self) -> Path:
-        return self.s.state_dir / "postgres"
-
-    @property
     def data_dir(self) -> Path:
-        return self.home / "data"
+        return self.state_home / "data"
 
     @property
     def socket_dir(self) -> Path:
-        return self.home / "socket"
+        return self.state_home / "socket"
 
     @property
     def jdbc_url(self) -> str:
@@ -69,7 +65,7 @@ class Postgres(Component):
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         user = self._os_user()
         if user is not None:
-            for path in (self.home, self.socket_dir):
+            for path in (self.state_home, self.socket_dir):
                 shutil.chown(path, user, user)
 
     def _initdb_once(self) -> None:

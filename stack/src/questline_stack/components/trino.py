@@ -83,16 +83,12 @@ class Trino(Component):
         return self.s.cache_dir / f"trino-server-{self._version}" / f"trino-server-{self._version}"
 
     @property
-    def _home(self) -> Path:
-        return self.s.state_dir / "trino"
-
-    @property
     def _etc(self) -> Path:
-        return self._home / "etc"
+        return self.state_home / "etc"
 
     @property
     def _data_dir(self) -> Path:
-        return self._home / "data"
+        return self.state_home / "data"
 
     def fetch(self) -> None:
         url = artifacts.maven_url(f"io.trino:trino-server:{self._version}", ext="tar.gz")
@@ -172,7 +168,7 @@ class Trino(Component):
                     f"--data-dir={self._data_dir}",
                 ],
                 env={"JAVA_HOME": str(self.s.trino_java_home)},
-                cwd=self._home,
+                cwd=self.state_home,
             )
         process.wait_until(self.s, "trino", self.ready)
 
