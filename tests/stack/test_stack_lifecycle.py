@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -72,19 +71,9 @@ def test_down_in_a_separate_state_dir_leaves_no_process(tmp_path, kafka_stack):
     down = subprocess.run([*CLI, "down", "--purge"], capture_output=True, text=True, env=env, timeout=120)
     assert down.returncode == 0, down.stderr
     time.sleep(0.5)
-    assert not _alive(pid)
-    assert not _alive(app_pid)
+    assert not process.alive(pid)
+    assert not process.alive(app_pid)
     assert not (tmp_path / "state").exists()
-
-
-def _alive(pid: int) -> bool:
-    """True unless the process is gone or a zombie (an orphan's exit may not be
-    reaped at once when the sandbox's init is not a reaper)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
-    return "State:\tZ" not in status
 
 
 def test_a_bad_port_setting_is_a_clear_error(monkeypatch):
