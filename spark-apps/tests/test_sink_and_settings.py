@@ -9,7 +9,7 @@ from spark_events import make_event
 from questline_spark import settings
 from questline_spark.sink import Warehouse
 from questline_spark.tables import table_specs
-from questline_spark.transforms import count_by, parse_records, route
+from questline_spark.transforms import parse_records, route
 
 
 def _table_rows(spark, warehouse: Warehouse, table: str) -> int:
@@ -18,21 +18,17 @@ def _table_rows(spark, warehouse: Warehouse, table: str) -> int:
 
 def test_rerunning_a_batch_replaces_its_files_instead_of_adding_rows(spark, kafka_rows, tmp_path):
     warehouse = Warehouse(spark, f"file://{tmp_path}/warehouse", f"file://{tmp_path}/warehouse/_staging")
-    frames = route(parse_records(kafka_rows(make_event("purchase_sword"), make_event("join_guild"), "junk")))
-    frames = {name: frame for name, frame in frames.items() if count_by(frames)[name]}
-    first = warehouse.write(frames, table_specs(), "stream-test-000000000007", replace=False)
+    routed = route(parse_records(kafka_rows(make_event("purchase_sword"), make_event("join_guild"), "junk")))
+    first = warehouse.write(routed, table_specs(), "stream-test-000000000007", replace=False)
     # The driver died before the checkpoint commit: the same batch id runs again.
-    again = warehouse.write(frames, table_specs(), "stream-test-000000000007", replace=True)
+    again = warehouse.write(routed, table_specs(), "stream-test-000000000007", replace=True)
     assert first == again
+    expected = {"events": 2, "visits": 0, "purchases": 1, "joins": 1, "declarations": 0, "quarantine": 1}
+    assert first.rows == expected
     # Events by their server date; the junk record (third) by the date Kafka received it, a second after midnight.
     dates = {"events": {"2026-11-27"}, "purchases": {"2026-11-27"}, "joins": {"2026-11-27"}}
     assert first.partitions == {**dates, "quarantine": {"2026-11-28"}}
-    assert {t: _table_rows(spark, warehouse, t) for t in frames} == {
-        "events": 2,
-        "purchases": 1,
-        "joins": 1,
-        "quarantine": 1,
-    }
+    assert {t: _table_rows(spark, warehouse, t) for t in first.partitions} == {t: n for t, n in expected.items() if n}
     names = [p.name for p in (tmp_path / "warehouse" / "events" / "event_date=2026-11-27").iterdir()]
     assert all(n.startswith("stream-test-000000000007-") for n in names if not n.startswith("."))
     assert not (tmp_path / "warehouse" / "_staging" / "stream-test-000000000007").exists()
@@ -41,8 +37,8 @@ def test_rerunning_a_batch_replaces_its_files_instead_of_adding_rows(spark, kafk
 def test_a_later_batch_adds_files_beside_earlier_ones(spark, kafka_rows, tmp_path):
     warehouse = Warehouse(spark, f"file://{tmp_path}/w", f"file://{tmp_path}/w/_staging")
     for batch in range(2):
-        events = route(parse_records(kafka_rows(make_event("default"))))["events"]
-        warehouse.write({"events": events}, table_specs(), f"stream-test-{batch:012d}", replace=batch == 0)
+        routed = route(parse_records(kafka_rows(make_event("default"))))
+        warehouse.write(routed, table_specs(), f"stream-test-{batch:012d}", replace=batch == 0)
     assert spark.read.parquet(warehouse.table_dir("events")).select(F.countDistinct("event_id")).first()[0] == 2
 
 

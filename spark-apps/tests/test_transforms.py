@@ -9,7 +9,7 @@ from spark_events import PAYLOADS, make_event, retried_event_id
 
 from questline_events import EVENT_FAMILIES, MAX_EVENT_BYTES, EventValidationError, validate_event
 from questline_spark import tables
-from questline_spark.transforms import count_by, drop_repeated_events, parse_records, route
+from questline_spark.transforms import count_rows, drop_repeated_events, parse_records, route, table_rows
 
 
 def _reasons(kafka_rows, *values):
@@ -115,11 +115,17 @@ def test_repeated_event_id_keeps_one_row_the_first_on_kafka(kafka_rows):
 def test_routing_puts_each_event_in_events_and_its_family_table(kafka_rows):
     values = [make_event(t) for t in PAYLOADS] + ["junk"]
     routed = route(drop_repeated_events(parse_records(kafka_rows(*values))))
-    counts = count_by(routed)
+    counts = routed.agg(*count_rows(routed)).first().asDict()
     expected_family = {f: sum(t in types for t in PAYLOADS) for f, types in EVENT_FAMILIES.items()}
     assert counts == {"events": len(PAYLOADS), **expected_family, "quarantine": 1}
-    for name, frame in routed.items():
-        assert frame.columns == tables.table_specs()[name].column_names
+    for name, spec in tables.table_specs().items():
+        rows = table_rows(routed, name)
+        assert rows.columns == spec.column_names
+        assert rows.count() == counts[name]
+        # Columns the table does not declare stay null in its rows (they ride along in its files).
+        foreign = [c for c in routed.columns if c not in spec.column_names and not c.startswith("target_")]
+        stray = F.greatest(*(F.col(c).isNotNull() for c in foreign))
+        assert routed.where((F.col("target_table") == name) & stray).count() == 0
 
 
 def test_legacy_analyst_columns_exist_on_the_legacy_tables():
@@ -132,7 +138,7 @@ def test_legacy_analyst_columns_exist_on_the_legacy_tables():
 
 def test_quarantine_keeps_raw_bytes_and_kafka_coordinates(kafka_rows):
     routed = route(parse_records(kafka_rows(b"\xff{broken", topic="events", partition=3)))
-    row = routed["quarantine"].first()
+    row = table_rows(routed, "quarantine").first()
     assert (bytes(row["raw_value"]), row["raw_text"], row["reason"]) == (b"\xff{broken", None, "not_json")
     assert (row["kafka_topic"], row["kafka_partition"], row["kafka_offset"]) == ("events", 3, 0)
     assert row["received_date"] == "2026-11-27"

@@ -22,7 +22,7 @@ from questline_spark.runtime import Tables, ensure_tables, log, run
 from questline_spark.session import spark_session
 from questline_spark.settings import Settings
 from questline_spark.tables import TableSpec
-from questline_spark.transforms import count_by, drop_repeated_events, parse_records, route, without_existing
+from questline_spark.transforms import drop_repeated_events, parse_records, route, without_existing
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -48,28 +48,18 @@ def load(spark: SparkSession, settings: Settings, tables: Tables) -> dict[str, i
         .option("endingOffsets", "latest")
         .load()
     )
-    parsed = drop_repeated_events(parse_records(kafka)).persist()
-    try:
-        frames = {
-            name: without_existing(frame, _existing(spark, tables, tables.specs[name]), tables.specs[name].key)
-            for name, frame in route(parsed).items()
-        }
-        frames = {name: frame.persist() for name, frame in frames.items()}
-        counts = count_by(frames)
-        prefix = f"load-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-        written = tables.warehouse.write(
-            {name: frame for name, frame in frames.items() if counts[name]}, tables.specs, prefix, replace=False
-        )
-        added = tables.registry.register(written.partitions)
-    finally:
-        spark.catalog.clearCache()
+    routed = route(drop_repeated_events(parse_records(kafka)))
+    existing = {name: _existing(spark, tables, spec) for name, spec in tables.specs.items()}
+    prefix = f"load-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    written = tables.warehouse.write(without_existing(routed, existing), tables.specs, prefix, replace=False)
+    added = tables.registry.register(written.partitions)
     log.info(
         "loaded %s: rows added %s%s",
         settings.events_topic,
-        json.dumps(counts),
+        json.dumps(written.rows),
         f"; new partitions {', '.join(added)}" if added else "",
     )
-    return counts
+    return written.rows
 
 
 def main(argv: list[str] | None = None) -> None:

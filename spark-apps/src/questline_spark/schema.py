@@ -13,6 +13,7 @@ tells the real JSON type, so `"description": 5` is rejected as the API rejects i
 
 import dataclasses
 import functools
+import re
 from typing import Any
 
 from pyspark.sql import Column, DataFrame
@@ -157,116 +158,162 @@ def event_struct() -> StructType:
 
 # ---------------------------------------------------------------- validation
 
-
-def _variant_type(value: Column) -> Column:
-    return F.schema_of_variant(value)
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _as_object(value: Column) -> Column:
-    return F.try_variant_get(value, "$", "map<string,variant>")
+def _column_name(prefix: str, path: str) -> str:
+    return prefix + path.removeprefix("$").replace(".", "_")
+
+
+def typed_value(path: str, data_type: DataType) -> Column:
+    """The value at `path` (e.g. `$.request.host`) as `data_type`, from the helper
+    columns `with_validity` adds; null when the JSON value is not of that type."""
+    return F.col(_column_name("_text" if isinstance(data_type, StringType) else "_number", path))
 
 
 class _Validator:
     """Compiles schema nodes into boolean Columns over a VARIANT.
 
-    Each JSON object on the way (the event, `request`, `payload`) is turned into a
-    map column once, in its own projection, and every check reads from those
-    columns: inlining the conversions into one expression tree made the generated
-    Java exceed the JVM's 64 KB method limit, and Spark then falls back to slow
-    interpreted evaluation.
+    Reading a VARIANT as a string or number costs a Spark Cast object per call, and
+    that was the main cost of validation. So each value the schema mentions is read
+    once, by its JSON path, into helper columns that every rule shares, each stage
+    in its own projection:
+
+      1. `_kind<path>` its JSON type as `schema_of_variant` names it (null when
+         missing) and, for objects, `_keys<path>` (null when not an object);
+      2. `_text<path>` / `_number<path>` the value as string / bigint, only when
+         it is one.
+
+    The VARIANT at a path is never stored in a column of its own: each copy would
+    carry the whole event's key dictionary.
     """
 
-    def __init__(self, root: dict[str, Any]):
+    def __init__(self, root: dict[str, Any], event: Column):
         self.root = root
-        self.objects: dict[str, Column] = {}  # column name -> map<string,variant>, parents first
+        self.event = event
+        self.stages: list[dict[str, Column]] = [{}, {}]
 
-    def object_at(self, path: str, value: Column) -> Column:
-        name = "_object" + path.removeprefix("$").replace(".", "_")
-        self.objects.setdefault(name, _as_object(value))
+    def _add(self, stage: int, prefix: str, path: str, column: Column) -> Column:
+        name = _column_name(prefix, path)
+        self.stages[stage].setdefault(name, column)
         return F.col(name)
 
-    def check(self, node: dict[str, Any], value: Column, path: str) -> Column:
-        """A boolean Column: `value` (a non-missing VARIANT at `path`) satisfies `node`. Never null."""
+    def _at(self, path: str, data_type: str) -> Column:
+        if path == "$":
+            return F.try_variant_get(self.event, "$", data_type)
+        if not all(_FIELD_NAME.fullmatch(part) for part in path.split(".")[1:]):
+            raise UnsupportedSchema(f"property names must be plain identifiers, got {path!r}")
+        return F.try_variant_get(self.event, path, data_type)
+
+    def keys(self, path: str) -> Column:
+        return self._add(0, "_keys", path, F.map_keys(self._at(path, "map<string,variant>")))
+
+    def kind(self, path: str) -> Column:
+        """The JSON type at `path`; null when the path is missing."""
+        return self._add(0, "_kind", path, F.schema_of_variant(self._at(path, "variant")))
+
+    def present(self, path: str) -> Column:
+        return self.kind(path).isNotNull()
+
+    def text(self, path: str) -> Column:
+        read = self._at(path, "string")
+        return self._add(1, "_text", path, F.when(self.kind(path) == _VARIANT_TYPES["string"], read))
+
+    def number(self, path: str) -> Column:
+        read = self._at(path, "bigint")
+        return self._add(1, "_number", path, F.when(self.kind(path) == _VARIANT_TYPES["integer"], read))
+
+    def typed(self, path: str, data_type: DataType) -> Column:
+        """Register the typed helper column of a leaf (see `typed_value`)."""
+        return self.text(path) if isinstance(data_type, StringType) else self.number(path)
+
+    def check(self, node: dict[str, Any], path: str) -> Column:
+        """A boolean Column: the (present) value at `path` satisfies `node`. Never null."""
         node = _resolve(node, self.root)
         _check_keywords(node)
         if "anyOf" in node:
-            alternatives = [self.check(b, value, path) for b in node["anyOf"]]
+            alternatives = [self.check(b, path) for b in node["anyOf"]]
             rest = {k: v for k, v in node.items() if k != "anyOf"}
             combined = functools.reduce(Column.__or__, alternatives)
-            return combined & self.check(rest, value, path) if set(rest) - _ANNOTATIONS else combined
+            return combined & self.check(rest, path) if set(rest) - _ANNOTATIONS else combined
 
         conditions: list[Column] = []
-        variant_type = _variant_type(value)
         typed = bool({"type", "enum", "const"} & set(node))
         if typed and _types_of(node) == ("object",):
-            # The object's map column is computed anyway; schema_of_variant of an object
-            # would describe its whole subtree on every row.
-            conditions.append(self.object_at(path, value).isNotNull())
+            # The keys are read anyway; schema_of_variant of an object would describe
+            # its whole subtree on every row.
+            conditions.append(self.keys(path).isNotNull())
         elif typed:
+            kind = self.kind(path)
             matches = [
-                variant_type.startswith(_VARIANT_TYPES[kind])
-                if kind == "object"
-                else variant_type == _VARIANT_TYPES[kind]
-                for kind in _types_of(node)
+                kind.startswith(_VARIANT_TYPES[k]) if k == "object" else kind == _VARIANT_TYPES[k]
+                for k in _types_of(node)
             ]
             conditions.append(functools.reduce(Column.__or__, matches))
-        as_string = F.try_variant_get(value, "$", "string")
-        as_long = F.try_variant_get(value, "$", "bigint")
         if "enum" in node or "const" in node:
             values = node.get("enum", [node.get("const")])
             strings = [v for v in values if isinstance(v, str)]
             integers = [v for v in values if isinstance(v, int)]
-            member = (F.is_variant_null(value) & F.lit(None in values)) | as_string.isin(strings)
-            conditions.append(F.coalesce(member | as_long.isin(integers), F.lit(False)))
+            member = (self.kind(path) == _VARIANT_TYPES["null"]) & F.lit(None in values)
+            if strings:
+                member |= self.text(path).isin(strings)
+            if integers:
+                member |= self.number(path).isin(integers)
+            conditions.append(F.coalesce(member, F.lit(False)))
         # String/number keywords apply only to values of that JSON type (JSON Schema semantics).
         string_rules = []
         if "pattern" in node:
-            string_rules.append(as_string.rlike(node["pattern"]))
+            string_rules.append(self.text(path).rlike(node["pattern"]))
         if "format" in node:
-            string_rules.append(as_string.rlike(_FORMAT_PATTERNS[node["format"]]))
+            string_rules.append(self.text(path).rlike(_FORMAT_PATTERNS[node["format"]]))
         if "minLength" in node:
-            string_rules.append(F.char_length(as_string) >= node["minLength"])
+            string_rules.append(F.char_length(self.text(path)) >= node["minLength"])
         if "maxLength" in node:
-            string_rules.append(F.char_length(as_string) <= node["maxLength"])
+            string_rules.append(F.char_length(self.text(path)) <= node["maxLength"])
         if string_rules:
-            conditions.append((variant_type != "STRING") | functools.reduce(Column.__and__, string_rules))
+            conditions.append(self.text(path).isNull() | functools.reduce(Column.__and__, string_rules))
         number_rules = []
         if "minimum" in node:
-            number_rules.append(as_long >= node["minimum"])
+            number_rules.append(self.number(path) >= node["minimum"])
         if "maximum" in node:
-            number_rules.append(as_long <= node["maximum"])
+            number_rules.append(self.number(path) <= node["maximum"])
         if number_rules:
-            conditions.append((variant_type != "BIGINT") | functools.reduce(Column.__and__, number_rules))
+            conditions.append(self.number(path).isNull() | functools.reduce(Column.__and__, number_rules))
         if {"properties", "required", "additionalProperties"} & set(node):
-            conditions.append(self.check_object(node, value, path))
+            conditions.append(self.check_object(node, path))
         if "allOf" in node:
-            conditions.extend(self.check_branch(branch, value, path) for branch in payload_branches(self.root))
+            conditions.extend(self.check_branch(branch, path) for branch in payload_branches(self.root))
         if not conditions:
             return F.lit(True)
         return F.coalesce(functools.reduce(Column.__and__, conditions), F.lit(False))
 
-    def check_object(self, node: dict[str, Any], value: Column, path: str) -> Column:
-        fields = self.object_at(path, value)
-        keys = F.map_keys(fields)
+    def check_object(self, node: dict[str, Any], path: str) -> Column:
+        keys = self.keys(path)
         properties = node.get("properties", {})
-        conditions = [fields.isNotNull()]
-        conditions += [F.array_contains(keys, name) for name in node.get("required", [])]
+        conditions = [keys.isNotNull()]
+        conditions += [self.present(f"{path}.{name}") for name in node.get("required", [])]
         additional = node.get("additionalProperties", True)
         if additional is False:
             conditions.append(F.size(F.array_except(keys, F.array(*map(F.lit, properties)))) == 0)
         elif additional is not True:
             raise UnsupportedSchema("additionalProperties must be true or false")
         for name, sub in properties.items():
-            child = fields[name]
-            conditions.append(child.isNull() | self.check(sub, child, f"{path}.{name}"))
+            child = f"{path}.{name}"
+            conditions.append(~self.present(child) | self.check(sub, child))
         return functools.reduce(Column.__and__, conditions)
 
-    def check_branch(self, branch: PayloadBranch, event: Column, path: str) -> Column:
-        fields = self.object_at(path, event)
-        selected = F.try_variant_get(fields[DISCRIMINATOR], "$", "string").isin(list(branch.event_types))
-        payload = fields["payload"]
-        valid = self.check(branch.payload, payload, f"{path}.payload")
-        return ~F.coalesce(selected, F.lit(False)) | payload.isNull() | valid
+    def check_branch(self, branch: PayloadBranch, path: str) -> Column:
+        selected = self.text(f"{path}.{DISCRIMINATOR}").isin(list(branch.event_types))
+        payload = f"{path}.payload"
+        return ~F.coalesce(selected, F.lit(False)) | ~self.present(payload) | self.check(branch.payload, payload)
+
+
+def _leaves(struct: StructType, path: str = "$"):
+    for field in struct.fields:
+        if isinstance(field.dataType, StructType):
+            yield from _leaves(field.dataType, f"{path}.{field.name}")
+        else:
+            yield f"{path}.{field.name}", field.dataType
 
 
 def with_validity(frame: DataFrame, event: str) -> DataFrame:
@@ -274,17 +321,20 @@ def with_validity(frame: DataFrame, event: str) -> DataFrame:
 
     `_event_is_object`: the value is a JSON object (false for invalid JSON, null, arrays, scalars).
     `_event_type_known`: the discriminator is present and one the schema allows.
-    `_event_valid`: the whole event satisfies the schema. Helper columns start with `_object`.
+    `_event_valid`: the whole event satisfies the schema.
+    Also adds the helper columns (names start with `_keys`, `_kind`, `_text`,
+    `_number`), among them the typed value of every field of `event_struct()`: read
+    those with `typed_value`.
     """
     root = load_schema()
-    validator = _Validator(root)
-    value = F.col(event)
-    valid = validator.check(root, value, "$")
-    event_object = validator.object_at("$", value)
-    discriminator = event_object[DISCRIMINATOR]
-    known = discriminator.isNotNull() & validator.check(root["properties"][DISCRIMINATOR], discriminator, "$.type")
-    for name, column in validator.objects.items():
-        frame = frame.withColumn(name, column)
+    validator = _Validator(root, F.col(event))
+    valid = validator.check(root, "$")
+    discriminator = f"$.{DISCRIMINATOR}"
+    known = validator.present(discriminator) & validator.check(root["properties"][DISCRIMINATOR], discriminator)
+    for path, data_type in _leaves(event_struct()):
+        validator.typed(path, data_type)
+    for stage in validator.stages:
+        frame = frame.withColumns(stage)
     return frame.withColumns(
-        {"_event_is_object": event_object.isNotNull(), "_event_type_known": known, "_event_valid": valid}
+        {"_event_is_object": validator.keys("$").isNotNull(), "_event_type_known": known, "_event_valid": valid}
     )

@@ -13,15 +13,17 @@ files it had already moved under the same names, so it replaces instead of adds.
 import dataclasses
 import logging
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Observation, SparkSession
 
 from questline_spark.tables import TableSpec
+from questline_spark.transforms import TARGET_PARTITION, TARGET_TABLE, count_rows
 
 log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
 class WrittenBatch:
+    rows: dict[str, int]  # table -> rows written
     files: dict[str, int]  # table -> files moved into it
     partitions: dict[str, set[str]]  # table -> partition values that received files
 
@@ -50,34 +52,37 @@ class Warehouse:
             self.fs.delete(status.getPath(), False)
         return len(stale)
 
-    def write(
-        self, frames: dict[str, DataFrame], specs: dict[str, TableSpec], prefix: str, *, replace: bool
-    ) -> WrittenBatch:
-        """Write every frame into its table under file names starting with `prefix`.
+    def write(self, routed: DataFrame, specs: dict[str, TableSpec], prefix: str, *, replace: bool) -> WrittenBatch:
+        """Write `transforms.route` output into the tables under file names starting with `prefix`.
 
+        One Spark job computes and writes the rows of every table (and counts them
+        on the way), so the input is evaluated once and needs no caching.
         `replace`: first delete files an earlier attempt of the same batch moved in
         (needed only for the first batch after a restart, the one that may be a retry).
         """
         staging = f"{self.staging_dir}/{prefix}"
         self.fs.delete(self._Path(staging), True)
-        for name, frame in frames.items():
-            frame.write.mode("overwrite").partitionBy(specs[name].partition_column).parquet(f"{staging}/{name}")
+        observation = Observation(f"rows-{prefix}")
+        routed.observe(observation, *count_rows(routed)).write.mode("overwrite").partitionBy(
+            TARGET_TABLE, TARGET_PARTITION
+        ).parquet(staging)
+        rows = {name: int(observation.get.get(name, 0)) for name in specs}
         files: dict[str, int] = {}
         partitions: dict[str, set[str]] = {}
-        for name in frames:
-            spec = specs[name]
+        for name, spec in specs.items():
             if replace and (removed := self._remove_files_of(spec, prefix)):
                 log.warning("batch %s was attempted before: removed %d of its files from %s", prefix, removed, name)
-            moved = self.fs.globStatus(self._Path(f"{staging}/{name}/{spec.partition_column}=*/*.parquet")) or []
+            pattern = f"{staging}/{TARGET_TABLE}={name}/{TARGET_PARTITION}=*/*.parquet"
+            moved = self.fs.globStatus(self._Path(pattern)) or []
             for n, status in enumerate(sorted(moved, key=lambda s: s.getPath().toString())):
                 source = status.getPath()
-                partition_dir = source.getParent().getName()
-                target_dir = self._Path(f"{self.table_dir(name)}/{partition_dir}")
+                value = source.getParent().getName().split("=", 1)[1]
+                target_dir = self._Path(f"{self.table_dir(name)}/{spec.partition_column}={value}")
                 self.fs.mkdirs(target_dir)
                 target = self._Path(target_dir, f"{prefix}-{n:05d}.parquet")
                 if not self.fs.rename(source, target):
                     raise OSError(f"could not move {source} to {target} (does the target exist?)")
-                partitions.setdefault(name, set()).add(partition_dir.split("=", 1)[1])
+                partitions.setdefault(name, set()).add(value)
             files[name] = len(moved)
         self.fs.delete(self._Path(staging), True)
-        return WrittenBatch(files, partitions)
+        return WrittenBatch(rows, files, partitions)

@@ -20,6 +20,7 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import time
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQueryListener
@@ -28,7 +29,7 @@ from questline_spark import settings as settings_module
 from questline_spark.runtime import Tables, ensure_tables, log, run
 from questline_spark.session import spark_session
 from questline_spark.settings import Settings
-from questline_spark.transforms import count_by, parse_records, route, stream_dedup_key
+from questline_spark.transforms import parse_records, route, stream_dedup_key
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -71,22 +72,20 @@ class BatchWriter:
         self.first = True
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
-        batch = batch.drop("dedup_key").persist()
-        try:
-            frames = route(batch)
-            counts = count_by(frames)
-            frames = {name: frame for name, frame in frames.items() if counts[name]}
-            written = self.tables.warehouse.write(
-                frames, self.tables.specs, f"{self.writer}-{batch_id:012d}", replace=self.first
-            )
-            added = self.tables.registry.register(written.partitions)
-        finally:
-            batch.unpersist()
+        started = time.monotonic()
+        written = self.tables.warehouse.write(
+            route(batch.drop("dedup_key")), self.tables.specs, f"{self.writer}-{batch_id:012d}", replace=self.first
+        )
+        wrote = time.monotonic()
+        added = self.tables.registry.register(written.partitions)
         self.first = False
         log.info(
-            "batch %d: rows %s%s",
+            "batch %d: rows %s in %.1fs (read, parse, write %.1fs; register %.1fs)%s",
             batch_id,
-            json.dumps(counts),
+            json.dumps(written.rows),
+            time.monotonic() - started,
+            wrote - started,
+            time.monotonic() - wrote,
             f"; new partitions {', '.join(added)}" if added else "",
         )
 
@@ -100,12 +99,19 @@ class ProgressLogger(StreamingQueryListener):
     def onQueryProgress(self, event):
         progress = event.progress
         lag = [s.metrics.get("maxOffsetsBehindLatest") for s in progress.sources if s.metrics]
+        state = progress.stateOperators[0] if progress.stateOperators else None
         log.info(
-            "progress batch %d: %d input rows, %.0f rows/s, max offsets behind latest %s",
+            "progress batch %d: %d input rows, %.0f rows/s, max offsets behind latest %s, "
+            "took %d ms; dedup state %s ids (update %s ms, eviction %s ms, commit %s ms)",
             progress.batchId,
             progress.numInputRows,
             progress.processedRowsPerSecond or 0.0,
             ",".join(str(v) for v in lag if v is not None) or "0",
+            progress.batchDuration,
+            state and state.numRowsTotal,
+            state and state.allUpdatesTimeMs,
+            state and state.allRemovalsTimeMs,
+            state and state.commitTimeMs,
         )
 
     def onQueryIdle(self, event):

@@ -116,6 +116,23 @@ def table_specs() -> dict[str, TableSpec]:
     return {spec.name: spec for spec in specs}
 
 
+@functools.cache
+def stored_columns() -> dict[str, list[str]]:
+    """Every column any table stores (partition columns aside) -> the tables that have it.
+
+    One name has one type in every table that has it, so the tables' rows can share
+    one DataFrame (see transforms.route).
+    """
+    types: dict[str, DataType] = {}
+    owners: dict[str, list[str]] = {}
+    for spec in table_specs().values():
+        for field in spec.columns.fields:
+            if types.setdefault(field.name, field.dataType) != field.dataType:
+                raise ValueError(f"column {field.name!r} has two types: {types[field.name]} and {field.dataType}")
+            owners.setdefault(field.name, []).append(spec.name)
+    return owners
+
+
 _TRINO_TYPES: dict[type[DataType], str] = {
     StringType: "varchar",
     LongType: "bigint",

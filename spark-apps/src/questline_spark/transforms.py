@@ -4,7 +4,7 @@ Every job uses these functions and only these, in this order:
 
     parsed = parse_records(kafka_df)        # typed columns + `reason` (null when valid)
     unique = drop_repeated_events(parsed)   # one row per event_id within the DataFrame
-    rows   = route(unique)                  # {table name: DataFrame shaped like the table}
+    rows   = route(unique)                  # every table's rows, tagged with their table
 
 All of it is Spark SQL expressions (no Python UDFs), so it runs in the JVM at
 full speed. The streaming job adds cross-batch deduplication with
@@ -15,10 +15,11 @@ import functools
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import DataType, StringType
 
 from questline_events import EVENT_FAMILIES, MAX_EVENT_BYTES, QUARANTINE_REASONS
-from questline_spark.schema import event_struct, with_validity
-from questline_spark.tables import EVENTS, QUARANTINE, REQUEST_COLUMNS, table_specs
+from questline_spark.schema import event_struct, typed_value, with_validity
+from questline_spark.tables import EVENTS, QUARANTINE, REQUEST_COLUMNS, TableSpec, stored_columns, table_specs
 
 TOO_LARGE, NOT_JSON, UNKNOWN_EVENT_TYPE, SCHEMA_VIOLATION = QUARANTINE_REASONS
 
@@ -67,27 +68,31 @@ def parse_records(kafka: DataFrame) -> DataFrame:
     records = records.withColumn("raw_json", F.when(F.is_valid_utf8(text), text))
     small_enough = F.octet_length("raw_value") <= MAX_EVENT_BYTES
     records = records.withColumn("_event", F.when(small_enough, F.try_parse_json("raw_json")))
-    records = records.withColumn("_typed", F.try_variant_get("_event", "$", event_struct().simpleString()))
     records = with_validity(records, "_event")
-    records = records.withColumn("_server_time", F.try_to_timestamp(F.col("_typed.timestamp")))
+    records = records.withColumn("_server_time", F.try_to_timestamp(typed_value("$.timestamp", StringType())))
     records = records.withColumn("reason", _reason())
 
     columns = [F.col(c) for c in ("kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp")]
     # The bytes are kept for quarantine only: valid events keep their text in raw_json.
     columns += [F.when(F.col("reason").isNotNull(), F.col("raw_value")).alias("raw_value")]
     columns += [F.col("raw_json"), F.col("reason")]
-    typed = F.when(F.col("reason").isNull(), F.col("_typed"))
+
+    def typed(path: str, data_type: DataType) -> Column:
+        return F.when(F.col("reason").isNull(), typed_value(path, data_type))
+
     for field in event_struct().fields:
         if field.name == "request":
-            columns += [typed["request"][src].alias(dst) for src, dst in REQUEST_COLUMNS.items()]
+            columns += [
+                typed(f"$.request.{f.name}", f.dataType).alias(REQUEST_COLUMNS[f.name]) for f in field.dataType.fields
+            ]
         elif field.name == "payload":
-            columns += [typed["payload"][f.name].alias(f.name) for f in field.dataType.fields]
+            columns += [typed(f"$.payload.{f.name}", f.dataType).alias(f.name) for f in field.dataType.fields]
         elif field.name == "timestamp":
             columns.append(F.when(F.col("reason").isNull(), F.col("_server_time")).alias("timestamp"))
         else:
-            columns.append(typed[field.name].alias(field.name))
+            columns.append(typed(f"$.{field.name}", field.dataType).alias(field.name))
     columns += [
-        _family(typed["event_type"]).alias("family"),
+        _family(typed("$.event_type", StringType())).alias("family"),
         F.date_format(F.when(F.col("reason").isNull(), F.col("_server_time")), "yyyy-MM-dd").alias("event_date"),
         F.date_format(F.col("kafka_timestamp"), "yyyy-MM-dd").alias("received_date"),
     ]
@@ -115,30 +120,71 @@ def stream_dedup_key(parsed: DataFrame) -> DataFrame:
     return parsed.withColumn("dedup_key", F.when(F.col("reason").isNull(), F.col("event_id")).otherwise(coordinates))
 
 
-def route(parsed: DataFrame) -> dict[str, DataFrame]:
-    """Each table's rows: valid events to `events` and their family table, the rest to quarantine."""
-    valid = parsed.where(F.col("reason").isNull())
-    routed = {}
-    for name, spec in table_specs().items():
-        if name == EVENTS:
-            rows = valid
-        elif name == QUARANTINE:
-            rows = parsed.where(F.col("reason").isNotNull()).withColumn("raw_text", F.col("raw_json"))
-        else:
-            rows = valid.where(F.col("family") == name)
-        routed[name] = rows.select(*spec.column_names)
-    return routed
+# The two routing columns of `route`'s output (never a table column).
+TARGET_TABLE = "target_table"
+TARGET_PARTITION = "target_partition"
 
 
-def without_existing(rows: DataFrame, existing: DataFrame, key: tuple[str, ...]) -> DataFrame:
-    """Rows whose key is not in `existing` (the batch job's idempotence)."""
-    return rows.join(existing.select(*key).distinct(), on=list(key), how="left_anti")
+def route(parsed: DataFrame) -> DataFrame:
+    """Every table's rows in one DataFrame, so a micro-batch is computed and written once.
+
+    Valid events appear twice (in `events` and in their family table), other
+    records once (in `quarantine`). `target_table` names the table and
+    `target_partition` holds the value of its partition column; the other columns
+    are the union of all tables' columns, null where a row's table lacks them. A
+    table's Parquet files therefore carry a few all-null columns it does not
+    declare: they cost a few bytes, and Trino and Spark read Parquet columns by
+    name, so they are never seen.
+    """
+    specs = table_specs()
+    targets = F.when(F.col("reason").isNull(), F.array(F.lit(EVENTS), F.col("family"))).otherwise(
+        F.array(F.lit(QUARANTINE))
+    )
+    rows = parsed.withColumn("raw_text", F.col("raw_json")).withColumn(TARGET_TABLE, F.explode(targets))
+    table = F.col(TARGET_TABLE)
+    partition = functools.reduce(
+        lambda expr, spec: expr.when(table == spec.name, F.col(spec.partition_column)),
+        list(specs.values())[1:],
+        F.when(table == EVENTS, F.col(specs[EVENTS].partition_column)),
+    )
+    columns = [table, partition.alias(TARGET_PARTITION)]
+    columns += [F.when(table.isin(owners), F.col(name)).alias(name) for name, owners in stored_columns().items()]
+    return rows.select(*columns)
 
 
-def count_by(frames: dict[str, DataFrame]) -> dict[str, int]:
-    """Rows per table in one Spark job (the frames share their source)."""
-    tagged = [df.select(F.lit(name).alias("table")) for name, df in frames.items()]
-    totals = functools.reduce(DataFrame.unionByName, tagged).groupBy("table").count().collect()
-    counts = dict.fromkeys(frames, 0)
-    counts.update({row["table"]: row["count"] for row in totals})
-    return counts
+def table_rows(routed: DataFrame, name: str) -> DataFrame:
+    """One table's rows of `route`'s output, with exactly the table's columns."""
+    spec = table_specs()[name]
+    return routed.where(F.col(TARGET_TABLE) == name).select(
+        *spec.columns.fieldNames(), F.col(TARGET_PARTITION).alias(spec.partition_column)
+    )
+
+
+def _row_key(spec: TableSpec) -> Column:
+    return F.concat_ws(":", *(F.col(c).cast("string") for c in spec.key))
+
+
+def without_existing(routed: DataFrame, existing: dict[str, DataFrame]) -> DataFrame:
+    """Routed rows whose key is not yet in their table (the batch job's idempotence).
+
+    `existing`: per table, its rows already stored (at least the key columns).
+    """
+    specs = table_specs()
+    keys = functools.reduce(
+        DataFrame.unionByName,
+        [
+            frame.select(F.lit(name).alias(TARGET_TABLE), _row_key(specs[name]).alias("_key"))
+            for name, frame in existing.items()
+        ],
+    )
+    key = functools.reduce(
+        lambda expr, spec: expr.when(F.col(TARGET_TABLE) == spec.name, _row_key(spec)),
+        list(specs.values())[1:],
+        F.when(F.col(TARGET_TABLE) == EVENTS, _row_key(specs[EVENTS])),
+    )
+    return routed.withColumn("_key", key).join(keys.distinct(), [TARGET_TABLE, "_key"], "left_anti").drop("_key")
+
+
+def count_rows(routed: DataFrame) -> list[Column]:
+    """Aggregations counting `route`'s rows per table, named after the tables."""
+    return [F.count_if(F.col(TARGET_TABLE) == name).alias(name) for name in table_specs()]
