@@ -99,6 +99,27 @@ def test_batch_job_run_twice_gives_the_same_exact_counts(run):
     ]
 
 
+def test_a_new_stream_after_the_batch_job_adds_only_what_the_batch_job_did_not_load(run):
+    loaded = _events(300)
+    run.produce(*loaded, *MALFORMED.values())
+    run.run_job("load-events-batch")
+    assert run.counts() == _expected(loaded, len(MALFORMED))
+
+    later = _events(100)
+    # A late retry of an event the batch job loaded: the stream must still drop it.
+    run.produce(*later, {**loaded[7], "description": "late retry"})
+    stream = run.job("stream-events-to-hdfs")  # new checkpoint: reads from earliest
+    expected = _expected(loaded + later, len(MALFORMED))
+    try:
+        wait_until(lambda: run.counts() == expected, 600, f"the later events {expected}", alive=stream)
+        run.produce(*(extra := _events(50)))
+        expected = _expected(loaded + later + extra, len(MALFORMED))
+        wait_until(lambda: run.counts() == expected, 300, f"the extra events {expected}", alive=stream)
+        assert _no_repeated_event_id(run)
+    finally:
+        kill(stream)
+
+
 def test_table_job_is_idempotent_and_registers_partitions_already_on_hdfs(run):
     run.run_job("create-tables")
     run.run_job("create-tables")

@@ -11,6 +11,7 @@ files it had already moved under the same names, so it replaces instead of adds.
 """
 
 import dataclasses
+import json
 import logging
 
 from pyspark.sql import DataFrame, Observation, SparkSession
@@ -51,6 +52,37 @@ class Warehouse:
         for status in stale:
             self.fs.delete(status.getPath(), False)
         return len(stale)
+
+    # ------------------------------------------------------------ loaded offsets
+    # What the batch job loaded, per topic: one small JSON file per run under
+    # `_loaded/<topic>/`, never rewritten, so a reader never sees a half-written one.
+
+    def loaded_dir(self, topic: str) -> str:
+        return f"{self.warehouse_dir}/_loaded/{topic}"
+
+    def record_loaded(self, topic: str, name: str, end_offsets: dict[int, int]) -> None:
+        """Record that every record of `topic` below `end_offsets` (partition -> offset) is in the tables."""
+        data = json.dumps({str(p): o for p, o in sorted(end_offsets.items())}).encode()
+        staged = self._Path(f"{self.staging_dir}/{name}.json")
+        out = self.fs.create(staged, True)
+        out.write(bytearray(data))
+        out.close()
+        self.fs.mkdirs(self._Path(self.loaded_dir(topic)))
+        if not self.fs.rename(staged, self._Path(f"{self.loaded_dir(topic)}/{name}.json")):
+            raise OSError(f"could not record the loaded offsets of {topic} under {self.loaded_dir(topic)}")
+
+    def loaded_offsets(self, topic: str) -> dict[int, int]:
+        """Per partition, the offset below which the batch job has loaded everything (empty if never run)."""
+        ends: dict[int, int] = {}
+        io = self.spark.sparkContext._jvm.org.apache.commons.io.IOUtils
+        for status in self.fs.globStatus(self._Path(f"{self.loaded_dir(topic)}/*.json")) or []:
+            stream = self.fs.open(status.getPath())
+            try:
+                for partition, offset in json.loads(io.toString(stream, "UTF-8")).items():
+                    ends[int(partition)] = max(offset, ends.get(int(partition), 0))
+            finally:
+                stream.close()
+        return ends
 
     def write(self, routed: DataFrame, specs: dict[str, TableSpec], prefix: str, *, replace: bool) -> WrittenBatch:
         """Write `transforms.route` output into the tables under file names starting with `prefix`.

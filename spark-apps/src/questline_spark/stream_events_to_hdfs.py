@@ -11,6 +11,10 @@ Repeated event_ids: copies within a micro-batch are dropped, and across batches
 a stateful deduplication remembers every event_id for QUESTLINE_DEDUP_WINDOW
 (default 24 hours) of Kafka time, then forgets it.
 
+After the batch job: records below the offsets it recorded as loaded are
+skipped (they are in the tables already), so a new streaming job that starts at
+`earliest` after a backfill does not write them twice.
+
 Every micro-batch: files land in the tables under names carrying the batch id,
 new date partitions are registered in the metastore in the same batch, and one
 log line gives the batch id, rows per table and the Kafka lag.
@@ -29,7 +33,7 @@ from questline_spark import settings as settings_module
 from questline_spark.runtime import Tables, ensure_tables, log, run
 from questline_spark.session import spark_session
 from questline_spark.settings import Settings
-from questline_spark.transforms import parse_records, route, stream_dedup_key
+from questline_spark.transforms import parse_records, route, stream_dedup_key, without_offsets_below
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -66,15 +70,19 @@ def writer_id(checkpoint_dir: str) -> str:
 class BatchWriter:
     """The foreachBatch function: route, write, register partitions, log."""
 
-    def __init__(self, tables: Tables, writer: str):
+    def __init__(self, tables: Tables, writer: str, topic: str):
         self.tables = tables
         self.writer = writer
+        self.topic = topic
         self.first = True
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
+        # Offsets the batch job loaded are in the tables already. Dropped here, after
+        # the deduplication, so their event_ids still catch later retries.
+        batch = without_offsets_below(batch.drop("dedup_key"), self.tables.warehouse.loaded_offsets(self.topic))
         written = self.tables.warehouse.write(
-            route(batch.drop("dedup_key")), self.tables.specs, f"{self.writer}-{batch_id:012d}", replace=self.first
+            route(batch), self.tables.specs, f"{self.writer}-{batch_id:012d}", replace=self.first
         )
         wrote = time.monotonic()
         added = self.tables.registry.register(written.partitions)
@@ -135,7 +143,9 @@ def start(spark: SparkSession, settings: Settings, tables: Tables, *, available_
         .withWatermark("kafka_timestamp", settings.dedup_window)
         .dropDuplicatesWithinWatermark(["dedup_key"])
     )
-    writer = unique.writeStream.foreachBatch(BatchWriter(tables, writer_id(settings.checkpoint_dir)))
+    writer = unique.writeStream.foreachBatch(
+        BatchWriter(tables, writer_id(settings.checkpoint_dir), settings.events_topic)
+    )
     writer = writer.option("checkpointLocation", settings.checkpoint_dir).queryName("stream_events_to_hdfs")
     if available_now:
         writer = writer.trigger(availableNow=True)

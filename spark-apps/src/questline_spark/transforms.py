@@ -110,6 +110,20 @@ def drop_repeated_events(parsed: DataFrame) -> DataFrame:
     return valid.unionByName(parsed.where(F.col("reason").isNotNull()))
 
 
+def without_offsets_below(records: DataFrame, end_offsets: dict[int, int]) -> DataFrame:
+    """Records at or above `end_offsets` (Kafka partition -> offset) of their partition.
+
+    The streaming job drops what the batch job has already loaded (see load_events_batch).
+    """
+    if not end_offsets:
+        return records
+    partition, offset = F.col("kafka_partition"), F.col("kafka_offset")
+    loaded = functools.reduce(
+        Column.__or__, [(partition == p) & (offset < end) for p, end in sorted(end_offsets.items())]
+    )
+    return records.where(~loaded)
+
+
 def stream_dedup_key(parsed: DataFrame) -> DataFrame:
     """Add `dedup_key`: the event_id of a valid event, the Kafka coordinates otherwise.
 

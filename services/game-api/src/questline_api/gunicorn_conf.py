@@ -10,8 +10,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from gunicorn import util as _gunicorn_util
+
 from questline_api import settings as _settings_module
 from questline_api.logs import logging_config
+from questline_api.problems import PROBLEM_JSON, Problem, problem_document
 
 _settings = _settings_module.load()
 
@@ -36,6 +39,18 @@ limit_request_field_size = _settings.max_header_bytes
 logconfig_dict = logging_config(_settings.log_level)
 accesslog = "-" if _settings.access_log else None
 proc_name = "questline-api"
+
+
+def write_problem(sock, status: int, reason: str, message: str) -> None:
+    """gunicorn's answer to a request it refuses before the app runs (request line
+    or headers too large, malformed HTTP): the API's problem document, not HTML."""
+    body = problem_document(Problem(status, message or reason))
+    head = f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\nContent-Type: {PROBLEM_JSON}\r\n"
+    _gunicorn_util.write_nonblock(sock, f"{head}Content-Length: {len(body)}\r\n\r\n".encode("latin-1") + body)
+
+
+# gunicorn writes those answers through this one function (gunicorn.workers.base).
+_gunicorn_util.write_error = write_problem
 
 
 def on_starting(server):

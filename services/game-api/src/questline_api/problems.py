@@ -19,11 +19,14 @@ _TYPE_BASE = "https://questline.example/problems/"
 # status -> (type slug, title) for the answers that have no more specific type.
 _BY_STATUS = {
     400: ("bad-request", "Bad request"),
+    403: ("forbidden", "Forbidden"),
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
     413: ("payload-too-large", "Payload too large"),
+    414: ("uri-too-long", "Request line too long"),
     415: ("unsupported-media-type", "Unsupported media type"),
     422: ("validation-failed", "The request is not a valid event"),
+    431: ("headers-too-large", "Request headers too large"),
     500: ("internal-error", "Internal server error"),
     503: ("kafka-unavailable", "Kafka did not acknowledge the event in time"),
 }
@@ -53,13 +56,17 @@ def invalid(field: str, reason: str, status: int = 422) -> Problem:
     return Problem(status, f"{field}: {reason}", errors=[{"field": field, "reason": reason}])
 
 
-def problem_response(problem: Problem) -> Response:
+def problem_document(problem: Problem) -> bytes:
     slug, title = _BY_STATUS.get(problem.status, ("error", "Error"))
     body = {"type": _TYPE_BASE + slug, "title": title, "status": problem.status, "detail": problem.detail}
     if problem.errors:
         body["errors"] = problem.errors
     body.update(problem.extra)
-    response = Response(orjson.dumps(body), status=problem.status, mimetype=PROBLEM_JSON)
+    return orjson.dumps(body)
+
+
+def problem_response(problem: Problem) -> Response:
+    response = Response(problem_document(problem), status=problem.status, mimetype=PROBLEM_JSON)
     response.headers.update(problem.headers)
     return response
 
