@@ -31,8 +31,12 @@ ARTIFACTS = REPO / "artifacts" / "soak"
 SAMPLE_SECONDS = 5
 SOAK_SECONDS = float(os.environ.get("QUESTLINE_SOAK_SECONDS", "600"))
 SIZES = [
-    pytest.param({"players": 40, "rate": 30, "duration": 40}, marks=pytest.mark.stack, id="short"),
-    pytest.param({"players": 400, "rate": 100, "duration": SOAK_SECONDS}, marks=pytest.mark.faults, id="long"),
+    # `flat`: the largest late/early ratio of API memory and latency that still counts as flat.
+    # 40 s is mostly warm-up noise on a shared CI machine; 10 minutes measured 1.00 and 0.91.
+    pytest.param({"players": 40, "rate": 30, "duration": 40, "flat": 3.0}, marks=pytest.mark.stack, id="short"),
+    pytest.param(
+        {"players": 400, "rate": 100, "duration": SOAK_SECONDS, "flat": 1.5}, marks=pytest.mark.faults, id="long"
+    ),
 ]
 LATENCY = "questline_api_request_duration_seconds"
 
@@ -155,8 +159,8 @@ def test_steady_load_keeps_api_memory_latency_and_stream_lag_flat(faults_stack, 
     }
     record_row(results_file, figures)
     assert len(rows) >= 6, "too few samples to call anything flat"
-    assert ratios["api_rss_mib"] < 1.5, ratios
-    assert ratios["latency_mean_ms"] < 3, ratios
+    assert ratios["api_rss_mib"] < min(size["flat"], 1.5), ratios
+    assert ratios["latency_mean_ms"] < size["flat"], ratios
     # Bounded lag: the stream keeps up, so the lag late in the run is no worse than early on.
     early, late = lags[: len(lags) // 2], lags[len(lags) // 2 :]
     assert late and max(late) <= max(3 * max(early, default=0), 5 * size["rate"] * SAMPLE_SECONDS), lags
