@@ -20,7 +20,7 @@ def spark_session(app_name: str, settings: Settings, *, kafka: bool = True) -> S
         # The validation compiled from the event schema makes one large generated method;
         # HotSpot never JIT-compiles a method over 8,000 bytes of bytecode, so it ran
         # interpreted. Above this size Spark generates per-expression code instead,
-        # which is compiled: parsing and validation ran twice as fast (bench/).
+        # which is compiled: parsing and validation alone ran about twice as fast.
         .config("spark.sql.codegen.hugeMethodLimit", "8000")
         # Deduplication state (every event_id of the window) lives in RocksDB: the
         # default in-memory store copies its whole map on every micro-batch, which
