@@ -115,7 +115,7 @@ def test_repeated_event_id_keeps_one_row_the_first_on_kafka(kafka_rows):
 def test_routing_puts_each_event_in_events_and_its_family_table(kafka_rows):
     values = [make_event(t) for t in PAYLOADS] + ["junk"]
     routed = route(drop_repeated_events(parse_records(kafka_rows(*values))))
-    counts = routed.agg(*count_rows(routed)).first().asDict()
+    counts = routed.agg(*count_rows()).first().asDict()
     expected_family = {f: sum(t in types for t in PAYLOADS) for f, types in EVENT_FAMILIES.items()}
     assert counts == {"events": len(PAYLOADS), **expected_family, "quarantine": 1}
     for name, spec in tables.table_specs().items():

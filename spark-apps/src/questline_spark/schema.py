@@ -199,8 +199,6 @@ class _Validator:
         return F.col(name)
 
     def _at(self, path: str, data_type: str) -> Column:
-        if path == "$":
-            return F.try_variant_get(self.event, "$", data_type)
         if not all(_FIELD_NAME.fullmatch(part) for part in path.split(".")[1:]):
             raise UnsupportedSchema(f"property names must be plain identifiers, got {path!r}")
         return F.try_variant_get(self.event, path, data_type)

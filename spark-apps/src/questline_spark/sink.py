@@ -39,6 +39,7 @@ class Warehouse:
         self.fs = self._Path(warehouse_dir).getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
         self.warehouse_dir = warehouse_dir
         self.staging_dir = staging_dir
+        self._loaded_files: dict[str, dict[int, int]] = {}  # path -> its end offsets (files never change)
 
     def table_dir(self, table: str) -> str:
         return f"{self.warehouse_dir}/{table}"
@@ -72,16 +73,24 @@ class Warehouse:
             raise OSError(f"could not record the loaded offsets of {topic} under {self.loaded_dir(topic)}")
 
     def loaded_offsets(self, topic: str) -> dict[int, int]:
-        """Per partition, the offset below which the batch job has loaded everything (empty if never run)."""
-        ends: dict[int, int] = {}
+        """Per partition, the offset below which the batch job has loaded everything (empty if never run).
+
+        The streaming job asks every micro-batch: one directory listing, and only
+        files it has not read before are opened.
+        """
         io = self.spark.sparkContext._jvm.org.apache.commons.io.IOUtils
+        ends: dict[int, int] = {}
         for status in self.fs.globStatus(self._Path(f"{self.loaded_dir(topic)}/*.json")) or []:
-            stream = self.fs.open(status.getPath())
-            try:
-                for partition, offset in json.loads(io.toString(stream, "UTF-8")).items():
-                    ends[int(partition)] = max(offset, ends.get(int(partition), 0))
-            finally:
-                stream.close()
+            path = status.getPath().toString()
+            if path not in self._loaded_files:
+                stream = self.fs.open(status.getPath())
+                try:
+                    recorded = json.loads(io.toString(stream, "UTF-8"))
+                finally:
+                    stream.close()
+                self._loaded_files[path] = {int(p): offset for p, offset in recorded.items()}
+            for partition, offset in self._loaded_files[path].items():
+                ends[partition] = max(offset, ends.get(partition, 0))
         return ends
 
     def write(self, routed: DataFrame, specs: dict[str, TableSpec], prefix: str, *, replace: bool) -> WrittenBatch:
@@ -95,7 +104,7 @@ class Warehouse:
         staging = f"{self.staging_dir}/{prefix}"
         self.fs.delete(self._Path(staging), True)
         observation = Observation(f"rows-{prefix}")
-        routed.observe(observation, *count_rows(routed)).write.mode("overwrite").partitionBy(
+        routed.observe(observation, *count_rows()).write.mode("overwrite").partitionBy(
             TARGET_TABLE, TARGET_PARTITION
         ).parquet(staging)
         rows = {name: int(observation.get.get(name, 0)) for name in specs}

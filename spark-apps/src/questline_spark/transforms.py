@@ -12,6 +12,7 @@ full speed. The streaming job adds cross-batch deduplication with
 """
 
 import functools
+from collections.abc import Callable
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -139,6 +140,12 @@ TARGET_TABLE = "target_table"
 TARGET_PARTITION = "target_partition"
 
 
+def _per_table(value: Callable[[TableSpec], Column]) -> Column:
+    """A Column that is `value(spec)` on the rows `route` sends to each table."""
+    cases = [(F.col(TARGET_TABLE) == spec.name, value(spec)) for spec in table_specs().values()]
+    return functools.reduce(lambda expr, case: expr.when(*case), cases[1:], F.when(*cases[0]))
+
+
 def route(parsed: DataFrame) -> DataFrame:
     """Every table's rows in one DataFrame, so a micro-batch is computed and written once.
 
@@ -150,18 +157,12 @@ def route(parsed: DataFrame) -> DataFrame:
     declare: they cost a few bytes, and Trino and Spark read Parquet columns by
     name, so they are never seen.
     """
-    specs = table_specs()
     targets = F.when(F.col("reason").isNull(), F.array(F.lit(EVENTS), F.col("family"))).otherwise(
         F.array(F.lit(QUARANTINE))
     )
     rows = parsed.withColumn("raw_text", F.col("raw_json")).withColumn(TARGET_TABLE, F.explode(targets))
     table = F.col(TARGET_TABLE)
-    partition = functools.reduce(
-        lambda expr, spec: expr.when(table == spec.name, F.col(spec.partition_column)),
-        list(specs.values())[1:],
-        F.when(table == EVENTS, F.col(specs[EVENTS].partition_column)),
-    )
-    columns = [table, partition.alias(TARGET_PARTITION)]
+    columns = [table, _per_table(lambda spec: F.col(spec.partition_column)).alias(TARGET_PARTITION)]
     columns += [F.when(table.isin(owners), F.col(name)).alias(name) for name, owners in stored_columns().items()]
     return rows.select(*columns)
 
@@ -191,14 +192,13 @@ def without_existing(routed: DataFrame, existing: dict[str, DataFrame]) -> DataF
             for name, frame in existing.items()
         ],
     )
-    key = functools.reduce(
-        lambda expr, spec: expr.when(F.col(TARGET_TABLE) == spec.name, _row_key(spec)),
-        list(specs.values())[1:],
-        F.when(F.col(TARGET_TABLE) == EVENTS, _row_key(specs[EVENTS])),
+    return (
+        routed.withColumn("_key", _per_table(_row_key))
+        .join(keys.distinct(), [TARGET_TABLE, "_key"], "left_anti")
+        .drop("_key")
     )
-    return routed.withColumn("_key", key).join(keys.distinct(), [TARGET_TABLE, "_key"], "left_anti").drop("_key")
 
 
-def count_rows(routed: DataFrame) -> list[Column]:
+def count_rows() -> list[Column]:
     """Aggregations counting `route`'s rows per table, named after the tables."""
     return [F.count_if(F.col(TARGET_TABLE) == name).alias(name) for name in table_specs()]
