@@ -53,6 +53,12 @@ def _mutations():
         yield {**base, "request": {**base["request"], "cookie": "x"}}
         yield {**base, "player_id": "has space"}
         yield {**base, "event_id": "not-a-uuid"}
+        yield {**base, "description": {"nested": "object"}}
+        yield {**base, "payload": {**base["payload"], "x: STRING, y": 1}}
+        # Keys Spark quotes in its type rendering, beside or instead of a declared one.
+        request = {k: v for k, v in base["request"].items() if k != "user_agent"}
+        for key in ("user-agent", "user_agent`", "höst", "user_agent: STRING, `x"):
+            yield {**base, "request": {**request, key: "curl/8"}}
 
 
 def test_spark_accepts_exactly_the_events_the_python_validator_accepts(kafka_rows):

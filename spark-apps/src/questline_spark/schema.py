@@ -43,10 +43,6 @@ _HANDLED = frozenset(
         "$ref",
     }
 )
-# How `schema_of_variant` names each JSON type (an object is "OBJECT<field: TYPE, ...>").
-_VARIANT_TYPES = {"string": "STRING", "integer": "BIGINT", "null": "VOID", "object": "OBJECT<"}
-# The API checks formats with these same loose patterns (questline_events.schema).
-_FORMAT_PATTERNS = {"uuid": r"^[0-9a-f-]{36}$", "date-time": r"^\d{4}-"}
 
 # The field that selects the payload branch: its check decides `unknown_event_type`.
 DISCRIMINATOR = "event_type"
@@ -157,182 +153,183 @@ def event_struct() -> StructType:
 
 
 # ---------------------------------------------------------------- validation
+#
+# Validation is two checks, each done once per record:
+#
+# 1. The shape: the JSON type at every path. `schema_of_variant` of the whole
+#    event renders it in one string, keys sorted, e.g.
+#    `OBJECT<description: STRING, payload: OBJECT<guild_name: VOID>, ...>`, and
+#    each payload branch of the schema compiles to one regular expression over that
+#    rendering. Names the schema cannot declare (quoted in backticks) never match.
+# 2. The values (enum, pattern, lengths, bounds): checked on the typed columns of
+#    `from_json`, a streaming parse that is many times cheaper than reading each
+#    path out of the VARIANT. `from_json` alone would coerce a JSON number into a
+#    string column; step 1 is what rules that out.
 
+# How `schema_of_variant` renders each JSON type the schema may allow.
+_SHAPES = {"string": "STRING", "integer": "BIGINT", "null": "VOID"}
+# The API checks formats with these same loose patterns (questline_events.schema).
+_FORMAT_PATTERNS = {"uuid": r"^[0-9a-f-]{36}$", "date-time": r"^\d{4}-"}
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# The property the allOf branches type per event type.
+_BRANCHED = "payload"
+
+# Helper columns `with_validity` adds.
+SHAPE = "_event_shape"
+TYPED = "_event_typed"
 
 
-def _column_name(prefix: str, path: str) -> str:
-    return prefix + path.removeprefix("$").replace(".", "_")
+def _kinds(node: dict[str, Any], root: dict[str, Any]) -> frozenset[str]:
+    """The JSON types a node allows, anyOf alternatives included."""
+    node = _resolve(node, root)
+    _check_keywords(node)
+    if {"type", "enum", "const"} & set(node):
+        kinds = frozenset(_types_of(node))
+    elif {"properties", "required", "additionalProperties"} & set(node):
+        kinds = frozenset({"object"})
+    elif "anyOf" not in node:
+        raise UnsupportedSchema(f"every node must say its type: {node}")
+    else:
+        kinds = frozenset(_SHAPES) | {"object"}
+    if "anyOf" in node:
+        alternatives = frozenset().union(*(_kinds(b, root) for b in node["anyOf"]))
+        if "object" in alternatives:
+            raise UnsupportedSchema(f"anyOf alternatives must not be objects: {node}")
+        kinds &= alternatives
+    if not kinds <= set(_SHAPES) | {"object"}:
+        raise UnsupportedSchema(f"JSON types {sorted(kinds)} are not supported: {node}")
+    return kinds
+
+
+class _Compiler:
+    def __init__(self, root: dict[str, Any]):
+        self.root = root
+
+    def shape(self, node: dict[str, Any], overrides: dict[str, str] | None = None) -> str:
+        """A regex for the `schema_of_variant` renderings of values whose JSON types fit `node`."""
+        node = _resolve(node, self.root)
+        kinds = sorted(_kinds(node, self.root))
+        alternatives = [self.object_shape(node, overrides or {}) if k == "object" else _SHAPES[k] for k in kinds]
+        return alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+
+    def object_shape(self, node: dict[str, Any], overrides: dict[str, str]) -> str:
+        if node.get("additionalProperties", True) is not False:
+            raise UnsupportedSchema(f"objects must say additionalProperties: false: {node}")
+        required = set(node.get("required", []))
+        properties = node.get("properties", {})
+        if not required <= set(properties):
+            raise UnsupportedSchema(f"required names a property it does not declare: {node}")
+        pieces = []
+        # schema_of_variant lists keys sorted; a key is followed by ", " or by the closing ">".
+        for name in sorted(properties):
+            if not _FIELD_NAME.fullmatch(name):
+                raise UnsupportedSchema(f"property names must be plain identifiers, got {name!r}")
+            value = overrides[name] if name in overrides else self.shape(properties[name])
+            piece = f"{name}: {value}(?:, |(?=>))"
+            pieces.append(piece if name in required else f"(?:{piece})?")
+        return "OBJECT<" + "".join(pieces) + ">"
+
+    def rules(self, node: dict[str, Any], value: Column, data_type: DataType) -> Column:
+        """The value keywords of `node` hold for `value` (typed as `data_type`, null when
+        the JSON value is null or missing), given that its shape already matched."""
+        node = _resolve(node, self.root)
+        if isinstance(data_type, StructType):
+            fields = {f.name: f.dataType for f in data_type.fields}
+            checks = [
+                self.rules(sub, value.getField(name), fields[name]) for name, sub in node.get("properties", {}).items()
+            ]
+            return functools.reduce(Column.__and__, checks, F.lit(True))
+        kind = "string" if isinstance(data_type, StringType) else "integer"
+        checks = []
+        if "anyOf" in node:
+            # A non-null value is of the leaf's one non-null kind; some alternative
+            # allowing that kind must accept it.
+            alternatives = [self.rules(b, value, data_type) for b in node["anyOf"] if kind in _kinds(b, self.root)]
+            checks.append(functools.reduce(Column.__or__, alternatives, F.lit(False)))
+        if "enum" in node or "const" in node:
+            values = node.get("enum", [node.get("const")])
+            checks.append(value.isin([v for v in values if v is not None]))
+        if kind == "string":
+            if "pattern" in node:
+                checks.append(value.rlike(node["pattern"]))
+            if "format" in node:
+                checks.append(value.rlike(_FORMAT_PATTERNS[node["format"]]))
+            if "minLength" in node:
+                checks.append(F.char_length(value) >= node["minLength"])
+            if "maxLength" in node:
+                checks.append(F.char_length(value) <= node["maxLength"])
+        else:
+            if "minimum" in node:
+                checks.append(value >= node["minimum"])
+            if "maximum" in node:
+                checks.append(value <= node["maximum"])
+        # Null passed the shape check (it is allowed there); rules apply to values of their type.
+        return value.isNull() | functools.reduce(Column.__and__, checks, F.lit(True))
+
+
+@functools.cache
+def _branch_shapes() -> tuple[tuple[tuple[str, ...], str, dict[str, Any]], ...]:
+    """(event types, whole-event shape regex, payload node) per payload branch."""
+    root = load_schema()
+    envelope_payload = _resolve(root["properties"][_BRANCHED], root)
+    if set(envelope_payload) - _ANNOTATIONS != {"type"} or envelope_payload["type"] != "object":
+        raise UnsupportedSchema(f"the envelope's {_BRANCHED} must be a plain object; its branches type it")
+    branches = payload_branches(root)
+    declared = set(root["properties"][DISCRIMINATOR]["enum"])
+    covered = {t for b in branches for t in b.event_types}
+    if declared != covered:
+        raise UnsupportedSchema(f"every event type needs exactly one payload branch: {sorted(declared ^ covered)}")
+    compiler = _Compiler(root)
+    return tuple(
+        (b.event_types, "^" + compiler.object_shape(root, {_BRANCHED: compiler.shape(b.payload)}) + "$", b.payload)
+        for b in branches
+    )
 
 
 def typed_value(path: str, data_type: DataType) -> Column:
-    """The value at `path` (e.g. `$.request.host`) as `data_type`, from the helper
-    columns `with_validity` adds; null when the JSON value is not of that type."""
-    return F.col(_column_name("_text" if isinstance(data_type, StringType) else "_number", path))
+    """The value at `path` (e.g. `$.request.host`) from the typed column `with_validity`
+    adds. Trust it only for valid events: `from_json` coerces mismatched types."""
+    column = F.col(TYPED)
+    for name in path.removeprefix("$.").split("."):
+        column = column.getField(name)
+    return column
 
 
-class _Validator:
-    """Compiles schema nodes into boolean Columns over a VARIANT.
-
-    Reading a VARIANT as a string or number costs a Spark Cast object per call, and
-    that was the main cost of validation. So each value the schema mentions is read
-    once, by its JSON path, into helper columns that every rule shares, each stage
-    in its own projection:
-
-      1. `_kind<path>` its JSON type as `schema_of_variant` names it (null when
-         missing) and, for objects, `_keys<path>` (null when not an object);
-      2. `_text<path>` / `_number<path>` the value as string / bigint, only when
-         it is one.
-
-    The VARIANT at a path is never stored in a column of its own: each copy would
-    carry the whole event's key dictionary.
-    """
-
-    def __init__(self, root: dict[str, Any], event: Column):
-        self.root = root
-        self.event = event
-        self.stages: list[dict[str, Column]] = [{}, {}]
-
-    def _add(self, stage: int, prefix: str, path: str, column: Column) -> Column:
-        name = _column_name(prefix, path)
-        self.stages[stage].setdefault(name, column)
-        return F.col(name)
-
-    def _at(self, path: str, data_type: str) -> Column:
-        if not all(_FIELD_NAME.fullmatch(part) for part in path.split(".")[1:]):
-            raise UnsupportedSchema(f"property names must be plain identifiers, got {path!r}")
-        return F.try_variant_get(self.event, path, data_type)
-
-    def keys(self, path: str) -> Column:
-        return self._add(0, "_keys", path, F.map_keys(self._at(path, "map<string,variant>")))
-
-    def kind(self, path: str) -> Column:
-        """The JSON type at `path`; null when the path is missing."""
-        return self._add(0, "_kind", path, F.schema_of_variant(self._at(path, "variant")))
-
-    def present(self, path: str) -> Column:
-        return self.kind(path).isNotNull()
-
-    def text(self, path: str) -> Column:
-        read = self._at(path, "string")
-        return self._add(1, "_text", path, F.when(self.kind(path) == _VARIANT_TYPES["string"], read))
-
-    def number(self, path: str) -> Column:
-        read = self._at(path, "bigint")
-        return self._add(1, "_number", path, F.when(self.kind(path) == _VARIANT_TYPES["integer"], read))
-
-    def typed(self, path: str, data_type: DataType) -> Column:
-        """Register the typed helper column of a leaf (see `typed_value`)."""
-        return self.text(path) if isinstance(data_type, StringType) else self.number(path)
-
-    def check(self, node: dict[str, Any], path: str) -> Column:
-        """A boolean Column: the (present) value at `path` satisfies `node`. Never null."""
-        node = _resolve(node, self.root)
-        _check_keywords(node)
-        if "anyOf" in node:
-            alternatives = [self.check(b, path) for b in node["anyOf"]]
-            rest = {k: v for k, v in node.items() if k != "anyOf"}
-            combined = functools.reduce(Column.__or__, alternatives)
-            return combined & self.check(rest, path) if set(rest) - _ANNOTATIONS else combined
-
-        conditions: list[Column] = []
-        typed = bool({"type", "enum", "const"} & set(node))
-        if typed and _types_of(node) == ("object",):
-            # The keys are read anyway; schema_of_variant of an object would describe
-            # its whole subtree on every row.
-            conditions.append(self.keys(path).isNotNull())
-        elif typed:
-            kind = self.kind(path)
-            matches = [
-                kind.startswith(_VARIANT_TYPES[k]) if k == "object" else kind == _VARIANT_TYPES[k]
-                for k in _types_of(node)
-            ]
-            conditions.append(functools.reduce(Column.__or__, matches))
-        if "enum" in node or "const" in node:
-            values = node.get("enum", [node.get("const")])
-            strings = [v for v in values if isinstance(v, str)]
-            integers = [v for v in values if isinstance(v, int)]
-            member = (self.kind(path) == _VARIANT_TYPES["null"]) & F.lit(None in values)
-            if strings:
-                member |= self.text(path).isin(strings)
-            if integers:
-                member |= self.number(path).isin(integers)
-            conditions.append(F.coalesce(member, F.lit(False)))
-        # String/number keywords apply only to values of that JSON type (JSON Schema semantics).
-        string_rules = []
-        if "pattern" in node:
-            string_rules.append(self.text(path).rlike(node["pattern"]))
-        if "format" in node:
-            string_rules.append(self.text(path).rlike(_FORMAT_PATTERNS[node["format"]]))
-        if "minLength" in node:
-            string_rules.append(F.char_length(self.text(path)) >= node["minLength"])
-        if "maxLength" in node:
-            string_rules.append(F.char_length(self.text(path)) <= node["maxLength"])
-        if string_rules:
-            conditions.append(self.text(path).isNull() | functools.reduce(Column.__and__, string_rules))
-        number_rules = []
-        if "minimum" in node:
-            number_rules.append(self.number(path) >= node["minimum"])
-        if "maximum" in node:
-            number_rules.append(self.number(path) <= node["maximum"])
-        if number_rules:
-            conditions.append(self.number(path).isNull() | functools.reduce(Column.__and__, number_rules))
-        if {"properties", "required", "additionalProperties"} & set(node):
-            conditions.append(self.check_object(node, path))
-        if "allOf" in node:
-            conditions.extend(self.check_branch(branch, path) for branch in payload_branches(self.root))
-        if not conditions:
-            return F.lit(True)
-        return F.coalesce(functools.reduce(Column.__and__, conditions), F.lit(False))
-
-    def check_object(self, node: dict[str, Any], path: str) -> Column:
-        keys = self.keys(path)
-        properties = node.get("properties", {})
-        conditions = [keys.isNotNull()]
-        conditions += [self.present(f"{path}.{name}") for name in node.get("required", [])]
-        additional = node.get("additionalProperties", True)
-        if additional is False:
-            conditions.append(F.size(F.array_except(keys, F.array(*map(F.lit, properties)))) == 0)
-        elif additional is not True:
-            raise UnsupportedSchema("additionalProperties must be true or false")
-        for name, sub in properties.items():
-            child = f"{path}.{name}"
-            conditions.append(~self.present(child) | self.check(sub, child))
-        return functools.reduce(Column.__and__, conditions)
-
-    def check_branch(self, branch: PayloadBranch, path: str) -> Column:
-        selected = self.text(f"{path}.{DISCRIMINATOR}").isin(list(branch.event_types))
-        payload = f"{path}.payload"
-        return ~F.coalesce(selected, F.lit(False)) | ~self.present(payload) | self.check(branch.payload, payload)
-
-
-def _leaves(struct: StructType, path: str = "$"):
-    for field in struct.fields:
-        if isinstance(field.dataType, StructType):
-            yield from _leaves(field.dataType, f"{path}.{field.name}")
-        else:
-            yield f"{path}.{field.name}", field.dataType
-
-
-def with_validity(frame: DataFrame, event: str) -> DataFrame:
-    """Add `_event_is_object`, `_event_type_known` and `_event_valid` for the VARIANT column `event`.
+def with_validity(frame: DataFrame, event: str, text: str) -> DataFrame:
+    """Add `_event_is_object`, `_event_type_known` and `_event_valid` for the VARIANT
+    column `event` parsed from the JSON text column `text`.
 
     `_event_is_object`: the value is a JSON object (false for invalid JSON, null, arrays, scalars).
-    `_event_type_known`: the discriminator is present and one the schema allows.
+    `_event_type_known`: the discriminator is a string the schema allows.
     `_event_valid`: the whole event satisfies the schema.
-    Also adds the helper columns (names start with `_keys`, `_kind`, `_text`,
-    `_number`), among them the typed value of every field of `event_struct()`: read
-    those with `typed_value`.
+    Also adds `SHAPE` and `TYPED`; read the typed fields with `typed_value`.
     """
     root = load_schema()
-    validator = _Validator(root, F.col(event))
-    valid = validator.check(root, "$")
-    discriminator = f"$.{DISCRIMINATOR}"
-    known = validator.present(discriminator) & validator.check(root["properties"][DISCRIMINATOR], discriminator)
-    for path, data_type in _leaves(event_struct()):
-        validator.typed(path, data_type)
-    for stage in validator.stages:
-        frame = frame.withColumns(stage)
-    return frame.withColumns(
-        {"_event_is_object": validator.keys("$").isNotNull(), "_event_type_known": known, "_event_valid": valid}
+    compiler = _Compiler(root)
+    struct = event_struct()
+    is_object = F.coalesce(F.col(SHAPE).startswith("OBJECT<"), F.lit(False))
+    frame = frame.withColumn(SHAPE, F.schema_of_variant(event)).withColumn(
+        TYPED, F.when(is_object, F.from_json(F.col(text), struct))
     )
+
+    typed = F.col(TYPED)
+    event_type = typed_value(f"$.{DISCRIMINATOR}", StringType())
+    envelope = compiler.rules(root, typed, struct)
+    payload_type = struct[_BRANCHED].dataType
+    branches = [
+        (
+            event_type.isin(list(types)),
+            F.col(SHAPE).rlike(pattern) & compiler.rules(payload, typed.getField(_BRANCHED), payload_type),
+        )
+        for types, pattern, payload in _branch_shapes()
+    ]
+    by_type = functools.reduce(lambda expr, case: expr.when(*case), branches[1:], F.when(*branches[0]))
+    valid = F.coalesce(is_object & typed.isNotNull() & envelope & by_type, F.lit(False))
+    frame = frame.withColumns({"_event_is_object": is_object, "_event_valid": valid})
+    # Only invalid records pay for reading the discriminator's own JSON type.
+    discriminator_kind = F.schema_of_variant(F.try_variant_get(event, f"$.{DISCRIMINATOR}", "variant"))
+    declared = root["properties"][DISCRIMINATOR]
+    known = F.col("_event_valid") | F.coalesce(
+        (discriminator_kind == _SHAPES["string"]) & compiler.rules(declared, event_type, StringType()), F.lit(False)
+    )
+    return frame.withColumn("_event_type_known", known)

@@ -69,7 +69,7 @@ def parse_records(kafka: DataFrame) -> DataFrame:
     records = records.withColumn("raw_json", F.when(F.is_valid_utf8(text), text))
     small_enough = F.octet_length("raw_value") <= MAX_EVENT_BYTES
     records = records.withColumn("_event", F.when(small_enough, F.try_parse_json("raw_json")))
-    records = with_validity(records, "_event")
+    records = with_validity(records, "_event", "raw_json")
     records = records.withColumn("_server_time", F.try_to_timestamp(typed_value("$.timestamp", StringType())))
     records = records.withColumn("reason", _reason())
 
