@@ -19,6 +19,14 @@ def test_purchase_answers_202_with_the_event_id_kafka_acknowledged(client, produ
     assert producer.records[0][0] == b"arthur"
 
 
+def test_integral_float_is_put_on_kafka_as_an_integer(client, producer):
+    # JSON Schema accepts 5.0 as an integer; Spark reads JSON types, so Kafka must get 5.
+    body = {"item": "sword", "strength": 5.0, "price": 1e2}
+    assert client.post("/v1/players/arthur/purchases", json=body).status_code == 202
+    assert b'"strength":5,' in producer.records[0][1]
+    assert b'"price":100}' in producer.records[0][1]
+
+
 def test_join_and_leave_guild_produce_membership_events(client, producer):
     assert client.post("/v1/players/arthur/guild-memberships", json={"guild_name": "Round Table"}).status_code == 202
     assert client.delete("/v1/players/arthur/guild-memberships/Round Table").status_code == 202

@@ -85,12 +85,27 @@ def build_event(
 
 
 def validated(event: dict[str, Any], rename: Mapping[str, str] | None = None, prefix: str = "") -> dict[str, Any]:
-    """`event` if it matches the schema, else a 422 naming the field as the client knows it."""
+    """`event` if it matches the schema, else a 422 naming the field as the client knows it.
+
+    The event is returned with integral floats written as integers: JSON Schema
+    counts `5.0` as an integer, but Spark types the JSON text, and would
+    quarantine an acknowledged `"strength": 5.0`.
+    """
     try:
         validate_event(event)
     except EventValidationError as exc:
         raise _problem_for(exc, rename or {}, prefix) from None
-    return event
+    return _integers_as_ints(event)
+
+
+def _integers_as_ints(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _integers_as_ints(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_integers_as_ints(item) for item in value]
+    return value
 
 
 def _problem_for(exc: EventValidationError, rename: Mapping[str, str], prefix: str) -> Problem:

@@ -71,7 +71,7 @@ def _view(action: LegacyAction):
             timestamp=utc_timestamp(),
             key=idempotency_key(request.headers),
         )
-        validated(event, rename=param_names)
+        event = validated(event, rename=param_names)
         # HEAD asks what GET would answer; it must not record a purchase.
         if request.method != "HEAD":
             publish([event])
