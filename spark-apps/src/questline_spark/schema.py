@@ -275,7 +275,8 @@ def _branch_shapes() -> tuple[tuple[tuple[str, ...], str, dict[str, Any]], ...]:
     if set(envelope_payload) - _ANNOTATIONS != {"type"} or envelope_payload["type"] != "object":
         raise UnsupportedSchema(f"the envelope's {_BRANCHED} must be a plain object; its branches type it")
     branches = payload_branches(root)
-    declared = set(root["properties"][DISCRIMINATOR]["enum"])
+    discriminator = root["properties"][DISCRIMINATOR]
+    declared = set(discriminator.get("enum", [discriminator.get("const")]))
     covered = {t for b in branches for t in b.event_types}
     if declared != covered:
         raise UnsupportedSchema(f"every event type needs exactly one payload branch: {sorted(declared ^ covered)}")
