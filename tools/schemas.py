@@ -7,6 +7,8 @@
   jar of [strimzi].version (Maven Central), byte for byte the CRDs of the release's
   install files (checked for 1.2.0), converted to JSON schema the way kubeconform's
   openapi2jsonschema does (objects closed, int-or-string and nullable spelled out).
+- Prometheus operator: the ServiceMonitor CRD of [prometheus_operator].version, from
+  the release's source on the Go module proxy (`go mod download`), converted the same way.
 
 Both land in `{kind}-{group}-{version}.json` files, kubeconform's
 `{{.ResourceKind}}{{.KindSuffix}}.json` layout. Prints KEY=path lines for callers.
@@ -35,6 +37,9 @@ STRIMZI_CRDS = {
     "io.strimzi.api.kafka.model.nodepool.KafkaNodePool": "045-Crd-kafkanodepool.yaml",
 }
 KUBERNETES_DEFINITIONS_REF = '"/api/_definitions.json#'
+# The Prometheus operator CRDs the api subchart can render, inside the module's source.
+PROMETHEUS_OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator"
+PROMETHEUS_OPERATOR_CRDS = ("example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml",)
 
 
 def log(msg: str) -> None:
@@ -119,6 +124,43 @@ def _jdk() -> Path:
     return java
 
 
+def _write_crd_schemas(crd: dict[str, Any], dest: Path) -> None:
+    """One `{kind}-{group}-{version}.json` per served version of a CRD."""
+    group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+    for served in crd["spec"]["versions"]:
+        schema = crd_to_json_schema(served["schema"]["openAPIV3Schema"])
+        target = dest / f"{kind.lower()}-{group.split('.')[0]}-{served['name']}.json"
+        target.write_text(json.dumps(schema, indent=1))
+
+
+def prometheus_operator_schemas(version: str, dest: Path) -> Path:
+    stamp = f"prometheus-operator {version} {sorted(PROMETHEUS_OPERATOR_CRDS)}"
+    if _done(dest, stamp):
+        return dest
+    log(f"fetching the Prometheus operator {version} CRDs from the Go module proxy")
+    cache = cache_dir()
+    env = {**os.environ, "GOFLAGS": "-mod=mod", "GOPATH": str(cache / "go"), "GOCACHE": str(cache / "gocache")}
+    result = subprocess.run(
+        ["go", "mod", "download", "-json", f"{PROMETHEUS_OPERATOR_MODULE}@v{version}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cache,  # outside any go.mod: a plain download, nothing edited
+    )
+    if result.returncode != 0:
+        raise SystemExit(
+            f"go mod download of {PROMETHEUS_OPERATOR_MODULE}@v{version} failed:\n{result.stdout}{result.stderr}"
+        )
+    source = Path(json.loads(result.stdout)["Dir"])
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in PROMETHEUS_OPERATOR_CRDS:
+        _write_crd_schemas(yaml.safe_load((source / name).read_text()), tmp)
+    _publish(tmp, dest, stamp)
+    return dest
+
+
 def strimzi_schemas(version: str, api_version: str, dest: Path) -> Path:
     stamp = f"strimzi {version} {api_version} {sorted(STRIMZI_CRDS)}"
     if _done(dest, stamp):
@@ -156,12 +198,7 @@ def strimzi_schemas(version: str, api_version: str, dest: Path) -> Path:
     if result.returncode != 0:
         raise SystemExit(f"Strimzi CrdGenerator failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
     for name in STRIMZI_CRDS.values():
-        crd = yaml.safe_load((tmp / "crds" / name).read_text())
-        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
-        for served in crd["spec"]["versions"]:
-            schema = crd_to_json_schema(served["schema"]["openAPIV3Schema"])
-            target = tmp / f"{kind.lower()}-{group.split('.')[0]}-{served['name']}.json"
-            target.write_text(json.dumps(schema, indent=1))
+        _write_crd_schemas(yaml.safe_load((tmp / "crds" / name).read_text()), tmp)
     _publish(tmp, dest, stamp)
     return dest
 
@@ -173,8 +210,11 @@ def main() -> None:
     strimzi = strimzi_schemas(
         pins["strimzi"]["version"], pins["strimzi"]["crd_api_version"], root / f"strimzi-{pins['strimzi']['version']}"
     )
+    operator = pins["prometheus_operator"]["version"]
+    prometheus = prometheus_operator_schemas(operator, root / f"prometheus-operator-{operator}")
     print(f"QUESTLINE_KUBERNETES_SCHEMAS={k8s}")
     print(f"QUESTLINE_STRIMZI_SCHEMAS={strimzi}")
+    print(f"QUESTLINE_PROMETHEUS_OPERATOR_SCHEMAS={prometheus}")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,14 @@ class Tools:
     kubeconform: str
     kubernetes_schemas: Path
     strimzi_schemas: Path
+    prometheus_operator_schemas: Path
     kubernetes_version: str
+
+    @property
+    def schema_locations(self) -> list[str]:
+        """kubeconform -schema-location arguments: Kubernetes, then the CRDs the charts use."""
+        roots = (self.kubernetes_schemas, self.strimzi_schemas, self.prometheus_operator_schemas)
+        return [f"{root}/{{{{.ResourceKind}}}}{{{{.KindSuffix}}}}.json" for root in roots]
 
 
 class ToolsError(RuntimeError):
@@ -50,6 +57,7 @@ def install_tools() -> Tools:
         kubeconform=env["QUESTLINE_KUBECONFORM"],
         kubernetes_schemas=Path(env["QUESTLINE_KUBERNETES_SCHEMAS"]),
         strimzi_schemas=Path(env["QUESTLINE_STRIMZI_SCHEMAS"]),
+        prometheus_operator_schemas=Path(env["QUESTLINE_PROMETHEUS_OPERATOR_SCHEMAS"]),
         kubernetes_version=versions()["kubernetes"]["version"],
     )
 
