@@ -10,7 +10,7 @@
 - Prometheus operator: the ServiceMonitor CRD of [prometheus_operator].version, from
   the release's source on the Go module proxy (`go mod download`), converted the same way.
 
-Both land in `{kind}-{group}-{version}.json` files, kubeconform's
+All land in `{kind}-{group}-{version}.json` files, kubeconform's
 `{{.ResourceKind}}{{.KindSuffix}}.json` layout. Prints KEY=path lines for callers.
 """
 

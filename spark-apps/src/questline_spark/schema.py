@@ -174,7 +174,8 @@ _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # The property the allOf branches type per event type.
 _BRANCHED = "payload"
 
-# Helper columns `with_validity` adds.
+# Helper columns `with_validity` adds: the shape rendering, and the event parsed by
+# `from_json` into `event_struct()`.
 SHAPE = "_event_shape"
 TYPED = "_event_typed"
 
@@ -287,15 +288,6 @@ def _branch_shapes() -> tuple[tuple[tuple[str, ...], str, dict[str, Any]], ...]:
     )
 
 
-def typed_value(path: str, data_type: DataType) -> Column:
-    """The value at `path` (e.g. `$.request.host`) from the typed column `with_validity`
-    adds. Trust it only for valid events: `from_json` coerces mismatched types."""
-    column = F.col(TYPED)
-    for name in path.removeprefix("$.").split("."):
-        column = column.getField(name)
-    return column
-
-
 def with_validity(frame: DataFrame, event: str, text: str) -> DataFrame:
     """Add `_event_is_object`, `_event_type_known` and `_event_valid` for the VARIANT
     column `event` parsed from the JSON text column `text`.
@@ -303,7 +295,8 @@ def with_validity(frame: DataFrame, event: str, text: str) -> DataFrame:
     `_event_is_object`: the value is a JSON object (false for invalid JSON, null, arrays, scalars).
     `_event_type_known`: the discriminator is a string the schema allows.
     `_event_valid`: the whole event satisfies the schema.
-    Also adds `SHAPE` and `TYPED`; read the typed fields with `typed_value`.
+    Also adds `SHAPE` and `TYPED`, the event as `event_struct()` (trust its fields only
+    for valid events: `from_json` coerces mismatched types).
     """
     root = load_schema()
     compiler = _Compiler(root)
@@ -314,7 +307,7 @@ def with_validity(frame: DataFrame, event: str, text: str) -> DataFrame:
     )
 
     typed = F.col(TYPED)
-    event_type = typed_value(f"$.{DISCRIMINATOR}", StringType())
+    event_type = typed.getField(DISCRIMINATOR)
     envelope = compiler.rules(root, typed, struct)
     payload_type = struct[_BRANCHED].dataType
     branches = [

@@ -16,10 +16,9 @@ from collections.abc import Callable
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import DataType, StringType
 
 from questline_events import EVENT_FAMILIES, MAX_EVENT_BYTES, QUARANTINE_REASONS
-from questline_spark.schema import event_struct, typed_value, with_validity
+from questline_spark.schema import TYPED, event_struct, with_validity
 from questline_spark.tables import EVENTS, QUARANTINE, REQUEST_COLUMNS, TableSpec, stored_columns, table_specs
 
 TOO_LARGE, NOT_JSON, UNKNOWN_EVENT_TYPE, SCHEMA_VIOLATION = QUARANTINE_REASONS
@@ -70,30 +69,25 @@ def parse_records(kafka: DataFrame) -> DataFrame:
     small_enough = F.octet_length("raw_value") <= MAX_EVENT_BYTES
     records = records.withColumn("_event", F.when(small_enough, F.try_parse_json("raw_json")))
     records = with_validity(records, "_event", "raw_json")
-    records = records.withColumn("_server_time", F.try_to_timestamp(typed_value("$.timestamp", StringType())))
+    records = records.withColumn("_server_time", F.try_to_timestamp(F.col(TYPED)["timestamp"]))
     records = records.withColumn("reason", _reason())
 
     columns = [F.col(c) for c in ("kafka_topic", "kafka_partition", "kafka_offset", "kafka_timestamp")]
     # The bytes are kept for quarantine only: valid events keep their text in raw_json.
     columns += [F.when(F.col("reason").isNotNull(), F.col("raw_value")).alias("raw_value")]
     columns += [F.col("raw_json"), F.col("reason")]
-
-    def typed(path: str, data_type: DataType) -> Column:
-        return F.when(F.col("reason").isNull(), typed_value(path, data_type))
-
+    typed = F.when(F.col("reason").isNull(), F.col(TYPED))
     for field in event_struct().fields:
         if field.name == "request":
-            columns += [
-                typed(f"$.request.{f.name}", f.dataType).alias(REQUEST_COLUMNS[f.name]) for f in field.dataType.fields
-            ]
+            columns += [typed["request"][src].alias(dst) for src, dst in REQUEST_COLUMNS.items()]
         elif field.name == "payload":
-            columns += [typed(f"$.payload.{f.name}", f.dataType).alias(f.name) for f in field.dataType.fields]
+            columns += [typed["payload"][f.name].alias(f.name) for f in field.dataType.fields]
         elif field.name == "timestamp":
             columns.append(F.when(F.col("reason").isNull(), F.col("_server_time")).alias("timestamp"))
         else:
-            columns.append(typed(f"$.{field.name}", field.dataType).alias(field.name))
+            columns.append(typed[field.name].alias(field.name))
     columns += [
-        _family(typed("$.event_type", StringType())).alias("family"),
+        _family(typed["event_type"]).alias("family"),
         F.date_format(F.when(F.col("reason").isNull(), F.col("_server_time")), "yyyy-MM-dd").alias("event_date"),
         F.date_format(F.col("kafka_timestamp"), "yyyy-MM-dd").alias("received_date"),
     ]
