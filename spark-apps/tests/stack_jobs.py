@@ -76,11 +76,15 @@ class Run:
             return {}  # the tables do not exist yet
 
     def job(self, name: str, *args: str) -> subprocess.Popen:
-        log = open(self.logs / f"{name}-{self.id}-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
+        """Start a job; its output goes to the file `.log_path` of the returned process."""
+        path = self.logs / f"{name}-{self.id}-{time.monotonic_ns()}.log"
+        log = open(path, "wb")  # noqa: SIM115
         # Own process group: the Python driver and its JVM can be killed together.
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [BIN / name, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+        process.log_path = path
+        return process
 
     def run_job(self, name: str, *args: str, timeout: float = 900) -> None:
         process = self.job(name, *args)

@@ -5,6 +5,7 @@ table holds exactly the expected rows.
 """
 
 import datetime as dt
+import re
 
 import pytest
 from spark_events import PAYLOADS, make_event
@@ -47,6 +48,12 @@ def _no_repeated_event_id(run: Run) -> bool:
     return total == distinct
 
 
+def _dedup_log_totals(job) -> tuple[int, int]:
+    """(new ids, repeats dropped), summed over the job's progress log lines."""
+    lines = re.findall(r"dedup: (\d+) new ids, (\d+) repeats dropped", job.log_path.read_text(errors="replace"))
+    return sum(int(new) for new, _ in lines), sum(int(dropped) for _, dropped in lines)
+
+
 def test_stream_lands_every_event_once_through_a_sigkill_and_restart(run):
     first = _events(300)
     retried = {**first[0], "description": "client retry, same event_id"}
@@ -54,6 +61,9 @@ def test_stream_lands_every_event_once_through_a_sigkill_and_restart(run):
     stream = run.job("stream-events-to-hdfs")
     expected = _expected(first, len(MALFORMED))
     wait_until(lambda: run.counts() == expected, 600, f"first events {expected}", alive=stream)
+    # Every record is a new dedup key (quarantined ones by their Kafka coordinates) but the retry.
+    logged = (len(first) + len(MALFORMED), 1)
+    wait_until(lambda: _dedup_log_totals(stream) == logged, 60, f"progress lines adding up to {logged}", alive=stream)
 
     second = _events(5000)
     run.produce({**first[1], "description": "retry in a later micro-batch"}, *second)

@@ -32,6 +32,11 @@ def spark_session(app_name: str, settings: Settings, *, kafka: bool = True) -> S
             "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider",
         )
         .config("spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled", "true")
+        # Counting the ids held makes every write to the store read the key first, only
+        # for the progress metric numRowsTotal: 25 % of the deduplication's task time
+        # (3.1-3.7 s -> 2.3-2.6 s per 250,000-record batch, 2026-11-28). The progress log
+        # reports the ids added per batch instead.
+        .config("spark.sql.streaming.stateStore.rocksdb.trackTotalNumberOfRows", "false")
         # Closing an HDFS file asks the NameNode to complete it; when the DataNode's
         # block report has not arrived yet, the client sleeps 400 ms before asking again.
         # Every micro-batch closes a dozen files (commit log, offsets, state changelogs,

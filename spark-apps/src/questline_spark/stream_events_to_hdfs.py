@@ -108,15 +108,17 @@ class ProgressLogger(StreamingQueryListener):
         progress = event.progress
         lag = [s.metrics.get("maxOffsetsBehindLatest") for s in progress.sources if s.metrics]
         state = progress.stateOperators[0] if progress.stateOperators else None
+        metrics = state.customMetrics if state else {}
         log.info(
-            "progress batch %d: %d input rows, %.0f rows/s, max offsets behind latest %s, "
-            "took %d ms; dedup state %s ids (update %s ms, eviction %s ms, commit %s ms)",
+            "progress batch %d: %d input rows, %.0f rows/s, max offsets behind latest %s, took %d ms; "
+            "dedup: %s new ids, %s repeats dropped (update %s ms, eviction %s ms, commit %s ms)",
             progress.batchId,
             progress.numInputRows,
             progress.processedRowsPerSecond or 0.0,
             ",".join(str(v) for v in lag if v is not None) or "0",
             progress.batchDuration,
-            state and state.numRowsTotal,
+            metrics.get("rocksdbPutCount"),
+            metrics.get("numDroppedDuplicateRows"),
             state and state.allUpdatesTimeMs,
             state and state.allRemovalsTimeMs,
             state and state.commitTimeMs,
