@@ -72,4 +72,4 @@ def test_defaults_are_the_documented_ones(monkeypatch):
     loaded = settings.load()
     assert (loaded.database, loaded.events_topic, loaded.spark_master) == ("questline", "events", "local[2]")
     assert loaded.warehouse_dir == "hdfs://nn:8020/questline/warehouse"
-    assert (loaded.starting_offsets, loaded.driver_memory, loaded.shuffle_partitions) == ("earliest", "1g", 4)
+    assert (loaded.starting_offsets, loaded.driver_memory, loaded.shuffle_partitions) == ("earliest", "1g", 2)
