@@ -81,15 +81,32 @@ def _types_of(node: dict[str, Any]) -> tuple[str, ...]:
     return tuple(sorted(kinds))
 
 
-def _branches(node: dict[str, Any], root: dict[str, Any]) -> list[dict[str, Any]]:
-    """anyOf alternatives, resolved; a node without anyOf is its own single branch."""
-    return [_resolve(b, root) for b in node.get("anyOf", [node])]
+def _kinds(node: dict[str, Any], root: dict[str, Any]) -> frozenset[str]:
+    """The JSON types a node allows, anyOf alternatives included."""
+    node = _resolve(node, root)
+    _check_keywords(node)
+    if {"type", "enum", "const"} & set(node):
+        kinds = frozenset(_types_of(node))
+    elif {"properties", "required", "additionalProperties"} & set(node):
+        kinds = frozenset({"object"})
+    elif "anyOf" not in node:
+        raise UnsupportedSchema(f"every node must say its type: {node}")
+    else:
+        kinds = frozenset(_SHAPES) | {"object"}
+    if "anyOf" in node:
+        alternatives = frozenset().union(*(_kinds(b, root) for b in node["anyOf"]))
+        if "object" in alternatives:
+            raise UnsupportedSchema(f"anyOf alternatives must not be objects: {node}")
+        kinds &= alternatives
+    if not kinds <= set(_SHAPES) | {"object"}:
+        raise UnsupportedSchema(f"JSON types {sorted(kinds)} are not supported: {node}")
+    return kinds
 
 
 def spark_type(node: dict[str, Any], root: dict[str, Any]) -> DataType:
     """The Spark type a JSON Schema node maps to (null-ness aside)."""
     node = _resolve(node, root)
-    kinds = {k for b in _branches(node, root) for k in _types_of(b)} - {"null"}
+    kinds = _kinds(node, root) - {"null"}
     if kinds == {"string"}:
         return StringType()
     if kinds == {"integer"}:
@@ -178,28 +195,6 @@ _BRANCHED = "payload"
 # `from_json` into `event_struct()`.
 SHAPE = "_event_shape"
 TYPED = "_event_typed"
-
-
-def _kinds(node: dict[str, Any], root: dict[str, Any]) -> frozenset[str]:
-    """The JSON types a node allows, anyOf alternatives included."""
-    node = _resolve(node, root)
-    _check_keywords(node)
-    if {"type", "enum", "const"} & set(node):
-        kinds = frozenset(_types_of(node))
-    elif {"properties", "required", "additionalProperties"} & set(node):
-        kinds = frozenset({"object"})
-    elif "anyOf" not in node:
-        raise UnsupportedSchema(f"every node must say its type: {node}")
-    else:
-        kinds = frozenset(_SHAPES) | {"object"}
-    if "anyOf" in node:
-        alternatives = frozenset().union(*(_kinds(b, root) for b in node["anyOf"]))
-        if "object" in alternatives:
-            raise UnsupportedSchema(f"anyOf alternatives must not be objects: {node}")
-        kinds &= alternatives
-    if not kinds <= set(_SHAPES) | {"object"}:
-        raise UnsupportedSchema(f"JSON types {sorted(kinds)} are not supported: {node}")
-    return kinds
 
 
 class _Compiler:
