@@ -33,11 +33,12 @@ class Tools:
     prometheus_operator_schemas: Path
     kubernetes_version: str
 
-    @property
-    def schema_locations(self) -> list[str]:
-        """kubeconform -schema-location arguments: Kubernetes, then the CRDs the charts use."""
-        roots = (self.kubernetes_schemas, self.strimzi_schemas, self.prometheus_operator_schemas)
-        return [f"{root}/{{{{.ResourceKind}}}}{{{{.KindSuffix}}}}.json" for root in roots]
+    def kubeconform_command(self, *options: str) -> list[str]:
+        """kubeconform with `options`, reading the Kubernetes schemas, then the CRDs the charts use."""
+        command = [self.kubeconform, *options]
+        for root in (self.kubernetes_schemas, self.strimzi_schemas, self.prometheus_operator_schemas):
+            command += ["-schema-location", f"{root}/{{{{.ResourceKind}}}}{{{{.KindSuffix}}}}.json"]
+        return command
 
 
 class ToolsError(RuntimeError):

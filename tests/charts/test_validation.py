@@ -24,9 +24,7 @@ def test_helm_lint_strict_passes(tools, files):
 @pytest.mark.parametrize("files", SCENARIOS.values(), ids=SCENARIOS.keys())
 def test_every_rendered_resource_is_valid_and_none_is_skipped(tools, render, files):
     manifest, resources = render(files)
-    cmd = [tools.kubeconform, "-strict", "-summary", "-output", "text"]
-    for location in tools.schema_locations:
-        cmd += ["-schema-location", location]
+    cmd = tools.kubeconform_command("-strict", "-summary", "-output", "text")
     result = subprocess.run(cmd, input=manifest, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     summary = re.search(
@@ -55,9 +53,7 @@ def test_kubeconform_rejects_an_unknown_field_in_a_custom_resource(tools, render
     manifest, _ = render(files)
     broken = manifest.replace(field, field + typo, 1)
     assert broken != manifest
-    cmd = [tools.kubeconform, "-strict", "-summary"]
-    for location in tools.schema_locations:
-        cmd += ["-schema-location", location]
+    cmd = tools.kubeconform_command("-strict", "-summary")
     result = subprocess.run(cmd, input=broken, capture_output=True, text=True)
     assert result.returncode != 0
     assert typo.strip().split(":")[0] in result.stdout
