@@ -20,7 +20,7 @@ if [[ ! -x $PY ]]; then
   exit 1
 fi
 
-pin() { "$PY" -c 'import sys; from questline_stack.versions import versions; print(versions()[sys.argv[1]][sys.argv[2]])' "$1" "$2"; }
+pin() { "$PY" -c 'import sys; from questline_devkit.versions import versions; print(versions()[sys.argv[1]][sys.argv[2]])' "$1" "$2"; }
 
 HELM_VERSION=$(pin tools helm)
 KUBECONFORM_VERSION=$(pin tools kubeconform)

@@ -27,8 +27,8 @@ from typing import Any
 import kubernetes_validate
 import yaml
 
-from questline_stack.artifacts import resolve_jars
-from questline_stack.versions import versions
+from questline_devkit.artifacts import resolve_jars
+from questline_devkit.versions import versions
 
 # The Strimzi kinds the kafka subchart renders: model class -> CRD file name.
 STRIMZI_CRDS = {

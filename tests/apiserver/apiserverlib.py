@@ -15,7 +15,7 @@ from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 from kubernetes.utils import parse_quantity
 
-from questline_stack.versions import repo_root
+from questline_devkit.versions import repo_root
 
 CHART = repo_root() / "charts" / "questline"
 RELEASE = "questline"

@@ -14,7 +14,7 @@ from apiserverlib import crd_established, new_namespace, wait_for
 from kubernetes import config, dynamic
 
 from questline_apiserver import settings
-from questline_stack.versions import repo_root
+from questline_devkit.versions import repo_root
 
 ROOT = repo_root()
 APISERVER_CLI = [sys.executable, "-m", "questline_apiserver.cli"]

@@ -35,7 +35,7 @@ def test_a_staging_module_left_behind_stops_the_build(tmp_path):
 
 
 def test_the_built_api_server_has_the_minor_version_the_charts_target():
-    from questline_stack.versions import versions
+    from questline_devkit.versions import versions
 
     table = versions()
     assert table["kube_apiserver"]["version"].split(".")[:2] == table["kubernetes"]["version"].split(".")[:2]

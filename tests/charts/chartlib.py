@@ -51,7 +51,7 @@ def install_tools() -> Tools:
     if result.returncode != 0:
         raise ToolsError(f"tools/install.sh failed:\n{result.stdout}\n{result.stderr[-4000:]}")
     env = dict(line.split("=", 1) for line in result.stdout.splitlines() if line.startswith("QUESTLINE_"))
-    from questline_stack.versions import versions
+    from questline_devkit.versions import versions
 
     return Tools(
         helm=env["QUESTLINE_HELM"],

@@ -6,7 +6,7 @@ import pytest
 import yaml
 from chartlib import CHART, REPO, pod_specs
 
-from questline_stack.versions import versions
+from questline_devkit.versions import versions
 
 pytestmark = pytest.mark.charts
 

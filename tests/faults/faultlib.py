@@ -24,8 +24,8 @@ from rich.console import Console
 
 from questline_analytics import accounting, demo, queries
 from questline_analytics import settings as analytics_settings
+from questline_devkit import process
 from questline_events import TOPIC_EVENTS
-from questline_stack import process
 from questline_stack import settings as stack_settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -20,7 +20,7 @@ import pytest
 from faultlib import REPO, Simulation, assert_exactly_once, record_row, settle
 from prometheus_client.parser import text_string_to_metric_families
 
-from questline_stack import process
+from questline_devkit import process
 
 matplotlib.use("Agg")
 from matplotlib import pyplot

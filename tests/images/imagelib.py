@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dockerfile
 
-from questline_stack.versions import repo_root, versions
+from questline_devkit.versions import repo_root, versions
 
 REPO = repo_root()
 DOCKERFILES = sorted(REPO.glob("images/*/Dockerfile"))

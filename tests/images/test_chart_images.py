@@ -7,9 +7,9 @@ import pytest
 import yaml
 from imagelib import REPO
 
+from questline_devkit.versions import versions
 from questline_kind import settings as kind_settings
 from questline_kind import tools
-from questline_stack.versions import versions
 
 CHART = REPO / "charts" / "questline"
 KIND_VALUES = CHART / "values-kind.yaml"

@@ -4,9 +4,9 @@ import pytest
 import yaml
 from imagelib import REPO
 
+from questline_devkit.versions import versions
 from questline_kind import settings as kind_settings
 from questline_kind import tools
-from questline_stack.versions import versions
 
 
 @pytest.fixture(scope="module")

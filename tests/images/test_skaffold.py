@@ -9,9 +9,9 @@ import jsonschema
 import pytest
 from imagelib import REPO, parse, version_args
 
+from questline_devkit.versions import versions
 from questline_kind import settings as kind_settings
 from questline_kind import tools
-from questline_stack.versions import versions
 
 # The contract with the charts: which subchart's `image` each artifact fills.
 SUBCHART_OF_ARTIFACT = {

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from questline_stack import process
+from questline_devkit import process
 from questline_stack.components.kafka import Kafka
 from questline_stack.settings import load
 
@@ -58,7 +58,7 @@ def test_down_in_a_separate_state_dir_leaves_no_process(tmp_path, kafka_stack):
         [
             sys.executable,
             "-c",
-            "import sys; from questline_stack import process, settings; "
+            "import sys; from questline_devkit import process; from questline_stack import settings; "
             "print(process.spawn(settings.load(), 'app-on-stack', ['sleep', '600']))",
         ],
         capture_output=True,

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from questline_stack import process
+from questline_devkit import process
 from questline_stack.components.trino import Trino
 from questline_stack.settings import load
 

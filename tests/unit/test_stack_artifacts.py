@@ -1,7 +1,7 @@
 import io
 import tarfile
 
-from questline_stack.artifacts import maven_url, unpack
+from questline_devkit.artifacts import maven_url, unpack
 
 
 def _tar(path, names):

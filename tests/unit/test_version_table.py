@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from questline_stack.versions import repo_root, versions
+from questline_devkit.versions import repo_root, versions
 
 ROOT = repo_root()
 

@@ -6,7 +6,7 @@ import sys
 
 from questline_apiserver import build, control_plane
 from questline_apiserver.settings import SettingsError, load
-from questline_stack.process import StartError
+from questline_devkit.process import StartError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,7 @@ import urllib.request
 from questline_apiserver import pki
 from questline_apiserver.build import exclusive, log
 from questline_apiserver.settings import Settings
-from questline_stack import process
+from questline_devkit import process
 
 ETCD = "etcd"
 KUBE_APISERVER = "kube-apiserver"

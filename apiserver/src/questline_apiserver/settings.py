@@ -4,8 +4,8 @@ import dataclasses
 import getpass
 from pathlib import Path
 
-from questline_stack.settings import SettingsError, StateDirLayout, env_int, env_path, env_port
-from questline_stack.versions import repo_root, versions
+from questline_devkit.env import SettingsError, StateDirLayout, env_int, env_path, env_port
+from questline_devkit.versions import repo_root, versions
 
 __all__ = ["Settings", "SettingsError", "load"]
 

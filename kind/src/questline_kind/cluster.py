@@ -5,9 +5,9 @@ import subprocess
 
 from kubernetes import client
 
+from questline_devkit.versions import versions
 from questline_kind import kube, tools
 from questline_kind.settings import Settings
-from questline_stack.versions import versions
 
 INGRESS_NAMESPACE = "ingress-nginx"
 INGRESS_CHART_REPO = "https://kubernetes.github.io/ingress-nginx"

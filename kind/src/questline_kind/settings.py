@@ -4,7 +4,7 @@ import dataclasses
 import os
 from pathlib import Path
 
-from questline_stack.versions import repo_root
+from questline_devkit.versions import repo_root
 
 
 class SettingsError(ValueError):

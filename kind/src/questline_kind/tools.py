@@ -14,8 +14,8 @@ from pathlib import Path
 import docker
 import docker.errors
 
+from questline_devkit.versions import versions
 from questline_kind.settings import Settings
-from questline_stack.versions import versions
 
 SKAFFOLD_MODULE = "github.com/GoogleContainerTools/skaffold/v2"
 KIND_MODULE = "sigs.k8s.io/kind"

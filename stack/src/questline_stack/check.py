@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 import uuid
 
-from questline_stack.artifacts import log
+from questline_devkit.artifacts import log
 from questline_stack.settings import Settings
 
 CHECK_TOPIC = "questline-stack-check"

@@ -14,11 +14,12 @@ import shutil
 import sys
 import time
 
-from questline_stack import process
-from questline_stack.artifacts import FetchError, log
+from questline_devkit import process
+from questline_devkit.artifacts import FetchError, log
+from questline_devkit.env import SettingsError
+from questline_devkit.process import StartError
 from questline_stack.components import all_components
-from questline_stack.process import StartError
-from questline_stack.settings import SettingsError, load
+from questline_stack.settings import load
 
 
 def _select(components, names):

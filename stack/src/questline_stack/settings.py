@@ -9,38 +9,8 @@ import getpass
 import os
 from pathlib import Path
 
-from questline_stack.versions import versions
-
-
-class SettingsError(ValueError):
-    pass
-
-
-# Readers of one environment variable each, shared by the project's dev tools
-# (this stack, questline_apiserver): the error names the variable and what it expects.
-
-
-def env_int(name: str, default: int, *, low: int, high: int, expected: str) -> int:
-    raw = os.environ.get(name, str(default))
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a whole number (expected {expected})") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name}={raw!r} is out of range (expected {expected})")
-    return value
-
-
-def env_port(name: str, default: int) -> int:
-    raw = os.environ.get(name, str(default))
-    if not raw.strip().isdigit():
-        raise SettingsError(f"{name}={raw!r} is not a port number (expected 1-65535)")
-    return env_int(name, default, low=1, high=65535, expected="1-65535")
-
-
-def env_path(name: str, default: Path) -> Path:
-    raw = os.environ.get(name)
-    return Path(raw).expanduser().resolve() if raw else default
+from questline_devkit.env import SettingsError, StateDirLayout, env_int, env_path, env_port
+from questline_devkit.versions import versions
 
 
 def _heap(name: str, default: str) -> str:
@@ -48,22 +18,6 @@ def _heap(name: str, default: str) -> str:
     if not raw[:-1].isdigit() or raw[-1] not in "mg":
         raise SettingsError(f"{name}={raw!r} is not a heap size (expected e.g. 512m or 2g)")
     return raw
-
-
-class StateDirLayout:
-    """Where questline_stack.process keeps pid files and logs under a `state_dir`;
-    any settings class with a state_dir (the stack's, the local control plane's)
-    mixes it in to use spawn/wait_until/stop."""
-
-    state_dir: Path
-
-    @property
-    def logs_dir(self) -> Path:
-        return self.state_dir / "logs"
-
-    @property
-    def run_dir(self) -> Path:
-        return self.state_dir / "run"
 
 
 @dataclasses.dataclass(frozen=True)

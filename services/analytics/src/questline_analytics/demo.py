@@ -26,9 +26,9 @@ from rich.console import Console
 
 from questline_analytics import accounting, queries, report
 from questline_analytics import settings as analytics_settings
+from questline_devkit import process
 from questline_loadgen import settings as loadgen_settings
 from questline_loadgen.cli import run_and_summarise
-from questline_stack import process
 from questline_stack import settings as stack_settings
 
 API = "api"

@@ -4,7 +4,7 @@ prepare its state (idempotently), start, probe and stop its processes."""
 import abc
 from pathlib import Path
 
-from questline_stack import process
+from questline_devkit import process
 from questline_stack.settings import Settings
 
 

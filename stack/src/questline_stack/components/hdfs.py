@@ -16,9 +16,9 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from questline_stack import artifacts, process
+from questline_devkit import artifacts, process
+from questline_devkit.versions import versions
 from questline_stack.components import Component
-from questline_stack.versions import versions
 
 # Where the Hive warehouse and the questline tables live in HDFS.
 WAREHOUSE_DIR = "/user/hive/warehouse"

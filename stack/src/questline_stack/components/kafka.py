@@ -4,10 +4,10 @@ import base64
 import subprocess
 import uuid
 
+from questline_devkit import artifacts, process
+from questline_devkit.versions import versions
 from questline_events import TOPIC_EVENTS
-from questline_stack import artifacts, process
 from questline_stack.components import Component
-from questline_stack.versions import versions
 
 _LOG4J2 = """\
 status = warn

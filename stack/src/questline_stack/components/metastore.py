@@ -12,11 +12,11 @@ import re
 import subprocess
 from pathlib import Path
 
-from questline_stack import artifacts, process
+from questline_devkit import artifacts, process
+from questline_devkit.versions import versions
 from questline_stack.components import Component
 from questline_stack.components.hdfs import WAREHOUSE_DIR, Hdfs, java_argv, site_xml, write_if_changed
 from questline_stack.components.postgres import METASTORE_DATABASE, METASTORE_PASSWORD, METASTORE_USER, Postgres
-from questline_stack.versions import versions
 
 _SERVER_MAIN = "org.apache.hadoop.hive.metastore.HiveMetaStore"
 _SCHEMA_TOOL_MAIN = "org.apache.hadoop.hive.metastore.tools.schematool.MetastoreSchemaTool"

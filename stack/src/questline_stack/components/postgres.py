@@ -9,9 +9,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from questline_stack import artifacts, process
+from questline_devkit import artifacts, process
+from questline_devkit.versions import versions
 from questline_stack.components import Component
-from questline_stack.versions import versions
 
 # The Hive metastore's database and login. A fixed password is fine for the local
 # stack only: the server listens on the loopback address of a developer machine.

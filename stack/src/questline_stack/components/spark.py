@@ -3,10 +3,10 @@ connector jars ahead of time so jobs start offline."""
 
 from pathlib import Path
 
-from questline_stack import artifacts
+from questline_devkit import artifacts
+from questline_devkit.versions import versions
 from questline_stack.components import Component
 from questline_stack.settings import Settings
-from questline_stack.versions import versions
 
 # pyspark ships Spark itself; only the connector's own artifacts are added.
 _PROVIDED_BY_PYSPARK = (

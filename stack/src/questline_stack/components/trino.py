@@ -6,9 +6,9 @@ import json
 import urllib.request
 from pathlib import Path
 
-from questline_stack import artifacts, process
+from questline_devkit import artifacts, process
+from questline_devkit.versions import versions
 from questline_stack.components import Component
-from questline_stack.versions import versions
 
 # What the server needs to boot (launcher, core jars, the launcher's secrets
 # plugin) plus the one connector we use; the other ~50 plugins are ~1.2 GB.

@@ -8,19 +8,19 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from questline_stack.artifacts import log
-from questline_stack.settings import Settings
+from questline_devkit.artifacts import log
+from questline_devkit.env import StateDirLayout
 
 
 class StartError(RuntimeError):
     pass
 
 
-def pid_file(s: Settings, name: str) -> Path:
+def pid_file(s: StateDirLayout, name: str) -> Path:
     return s.run_dir / f"{name}.pid"
 
 
-def log_file(s: Settings, name: str) -> Path:
+def log_file(s: StateDirLayout, name: str) -> Path:
     return s.logs_dir / f"{name}.log"
 
 
@@ -34,14 +34,14 @@ def alive(pid: int) -> bool:
     return "\nState:\tZ" not in status
 
 
-def _pid_in_file(s: Settings, name: str) -> int | None:
+def _pid_in_file(s: StateDirLayout, name: str) -> int | None:
     try:
         return int(pid_file(s, name).read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
 
 
-def running_pid(s: Settings, name: str) -> int | None:
+def running_pid(s: StateDirLayout, name: str) -> int | None:
     """The pid of a component we started, if that process is still alive."""
     pid = _pid_in_file(s, name)
     if pid is None or not alive(pid):
@@ -64,7 +64,7 @@ def running_pid(s: Settings, name: str) -> int | None:
 
 
 def spawn(
-    s: Settings,
+    s: StateDirLayout,
     name: str,
     argv: Sequence[str],
     *,
@@ -103,7 +103,7 @@ def tail(path: Path, lines: int = 25) -> str:
 
 
 def wait_until(
-    s: Settings,
+    s: StateDirLayout,
     name: str,
     probe: Callable[[], bool],
     *,
@@ -140,7 +140,7 @@ def wait_until(
         time.sleep(0.5)
 
 
-def stop(s: Settings, name: str, *, timeout: float = 30) -> bool:
+def stop(s: StateDirLayout, name: str, *, timeout: float = 30) -> bool:
     """SIGTERM the component's process group, SIGKILL after timeout. True if it ran."""
     pid = running_pid(s, name)
     if pid is None:
@@ -161,7 +161,7 @@ def stop(s: Settings, name: str, *, timeout: float = 30) -> bool:
     return True
 
 
-def kill(s: Settings, name: str) -> None:
+def kill(s: StateDirLayout, name: str) -> None:
     """SIGKILL without grace: used by fault-injection tests."""
     pid = running_pid(s, name)
     if pid is not None:

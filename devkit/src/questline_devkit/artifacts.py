@@ -19,7 +19,7 @@ class FetchError(RuntimeError):
 
 
 def log(msg: str) -> None:
-    print(f"[stack] {msg}", file=sys.stderr, flush=True)
+    print(f"[questline] {msg}", file=sys.stderr, flush=True)
 
 
 def maven_url(coord: str, ext: str = "jar", classifier: str | None = None) -> str:
