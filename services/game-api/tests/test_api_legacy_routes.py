@@ -1,16 +1,19 @@
+import statistics
+
 import pytest
 
 from questline_api.legacy import LEGACY_ACTIONS
 from questline_events import validate_event
 
+# The original game, route by route: event_type, description, answer (issue 21's table).
 ORIGINAL_ANSWERS = {
-    "/": ("default", "This is the default response!\n"),
-    "/purchase_a_sword": ("purchase_sword", "Sword Purchased!\n"),
-    "/purchase_an_axe": ("purchase_axe", "Axe Purchased!\n"),
-    "/purchase_a_shield": ("purchase_shield", "Shield Purchased!\n"),
-    "/join_a_guild": ("join_guild", "Joined guild.\n"),
-    "/declare_peace": ("declare_peace", "Peace declared.\n"),
-    "/declare_a_war": ("declare_war", "War declared.\n"),
+    "/": ("default", None, "This is the default response!\n"),
+    "/purchase_a_sword": ("purchase_sword", "large sword", "Sword Purchased!\n"),
+    "/purchase_an_axe": ("purchase_axe", "large axe", "Axe Purchased!\n"),
+    "/purchase_a_shield": ("purchase_shield", "heavy shield", "Axe Purchased!\n"),
+    "/join_a_guild": ("join_guild", "cool guild", "Guild Joined!\n"),
+    "/declare_peace": ("declare_peace", "lastful peace", "Peace declared!\n"),
+    "/declare_a_war": ("declare_war", "destructive war", "War declared!\n"),
 }
 
 
@@ -20,7 +23,7 @@ def test_every_original_route_is_served():
 
 @pytest.mark.parametrize("path", sorted(ORIGINAL_ANSWERS))
 def test_original_route_answers_plain_text_and_produces_one_legacy_event(client, producer, path):
-    event_type, answer = ORIGINAL_ANSWERS[path]
+    event_type, description, answer = ORIGINAL_ANSWERS[path]
     response = client.get(path, headers={"User-Agent": "ApacheBench/2.3", "Accept": "*/*"})
     assert response.status_code == 200
     assert response.mimetype == "text/plain"
@@ -30,20 +33,33 @@ def test_original_route_answers_plain_text_and_produces_one_legacy_event(client,
     assert event["event_type"] == event_type
     assert event["source"] == "legacy"
     assert event["player_id"] is None
-    assert event["description"]
+    assert event["description"] == description
     assert event["request"] == {"host": "localhost", "user_agent": "ApacheBench/2.3", "accept": "*/*"}
     assert producer.records[0][0] is None  # no player: no Kafka key
 
 
-def test_sword_purchase_records_sword_type_and_a_fixed_strength(client, producer):
+def test_sword_purchase_records_sword_type_and_player(client, producer):
     client.get("/purchase_a_sword?sword_type=katana&player_id=arthur")
     client.get("/purchase_a_sword")
     first, second = producer.events
-    assert first["payload"] == {"item": "sword", "item_type": "katana", "strength": 5}
+    assert {k: v for k, v in first["payload"].items() if k != "strength"} == {"item": "sword", "item_type": "katana"}
     assert first["player_id"] == "arthur"
     assert producer.records[0][0] == b"arthur"
-    assert second["payload"] == {"item": "sword", "item_type": None, "strength": 5}
-    assert isinstance(second["payload"]["strength"], int)
+    assert second["payload"]["item_type"] is None
+
+
+def test_purchase_strength_follows_the_original_clipped_normal_distribution(client, producer):
+    # The original: int(random.normalvariate(5, 4)) clipped to 0..10, so ~16 % zeros, ~10 % tens, mean ~4.6.
+    for _ in range(400):
+        for path in ("/purchase_a_sword", "/purchase_an_axe", "/purchase_a_shield"):
+            assert client.get(path).status_code == 200
+    strengths = [event["payload"]["strength"] for event in producer.events]
+    assert len(strengths) == 1200
+    assert all(isinstance(s, int) for s in strengths)
+    assert (min(strengths), max(strengths)) == (0, 10)
+    assert 4.3 <= statistics.fmean(strengths) <= 4.9
+    assert 0.11 <= strengths.count(0) / len(strengths) <= 0.21
+    assert 0.06 <= strengths.count(10) / len(strengths) <= 0.14
 
 
 def test_guild_routes_record_the_optional_guild_names(client, producer):

@@ -60,8 +60,8 @@ def test_legacy_routes_produce_legacy_shaped_events(api_url, topic, run_id):
     answers = {
         f"/?player_id={player}": "This is the default response!\n",
         f"/purchase_a_sword?player_id={player}&sword_type=katana": "Sword Purchased!\n",
-        f"/join_a_guild?player_id={player}&guild_name=Camelot": "Joined guild.\n",
-        f"/declare_a_war?player_id={player}&target_guild=Saxons": "War declared.\n",
+        f"/join_a_guild?player_id={player}&guild_name=Camelot": "Guild Joined!\n",
+        f"/declare_a_war?player_id={player}&target_guild=Saxons": "War declared!\n",
     }
     for path, answer in answers.items():
         response = httpx.get(api_url + path, headers=headers, timeout=30)
@@ -76,7 +76,8 @@ def test_legacy_routes_produce_legacy_shaped_events(api_url, topic, run_id):
             "user_agent": "ApacheBench/2.3",
             "accept": "*/*",
         }
-    assert events[1]["payload"] == {"item": "sword", "item_type": "katana", "strength": 5}
+    assert events[1]["payload"]["item_type"] == "katana"
+    assert 0 <= events[1]["payload"]["strength"] <= 10
     assert events[3]["payload"] == {"guild_name": None, "target_guild": "Saxons"}
 
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from questline_api.problems import Problem, invalid
-from questline_events import EventValidationError, derive_event_id, new_event_id, validate_event
+from questline_events import SCHEMA_VERSION, EventValidationError, derive_event_id, new_event_id, validate_event
 
 # The schema bounds each request header field to 1024 characters; longer values
 # are informational only, so they are clipped rather than refused.
@@ -59,17 +59,21 @@ def build_event(
     *,
     source: str,
     player_id: str | None,
-    description: str,
+    description: str | None,
     payload: dict[str, Any],
     request: dict[str, str | None],
     timestamp: str,
     key: str | None = None,
     client_time: str | None = None,
 ) -> dict[str, Any]:
+    """The one place an event envelope is made; `validated` checks it against the schema.
+
+    Batch items arrive unchecked, so any field may still have a wrong type here: a player_id
+    that is not a string gets no derived id (the schema then refuses it by name)."""
     event = {
-        "event_id": event_id_for(player_id, key),
+        "event_id": event_id_for(player_id if isinstance(player_id, str) else None, key),
         "event_type": event_type,
-        "schema_version": 1,
+        "schema_version": SCHEMA_VERSION,
         "timestamp": timestamp,
         "source": source,
         "player_id": player_id,

@@ -11,7 +11,7 @@ import orjson
 from flask import Blueprint, Response, request
 
 from questline_api import spec
-from questline_api.events import build_event, client_key, event_id_for, idempotency_key, request_metadata, validated
+from questline_api.events import build_event, client_key, idempotency_key, request_metadata, validated
 from questline_api.problems import Problem, invalid
 from questline_api.publishing import publish, state
 from questline_events import utc_timestamp
@@ -146,21 +146,17 @@ def _batch_event(index: int, item: Any, header_key: str | None, common: dict[str
     key = item.get("client_event_id")
     if key is None and header_key is not None:
         key = f"{header_key}#{index}"
-    event = {
-        "event_id": event_id_for(player_id if isinstance(player_id, str) else None, key),
-        "event_type": item.get("event_type"),
-        "schema_version": 1,
-        "timestamp": common["timestamp"],
-        "source": "v1",
-        "player_id": player_id,
-        "description": item.get("description", ""),
-        "request": common["request"],
-        "payload": item.get("payload"),
-    }
-    if key is not None:
-        event["client_event_id"] = key
-    if item.get("client_time") is not None:
-        event["client_time"] = item["client_time"]
+    event = build_event(
+        item.get("event_type"),
+        source="v1",
+        player_id=player_id,
+        description=item.get("description", ""),
+        payload=item.get("payload"),
+        request=common["request"],
+        timestamp=common["timestamp"],
+        key=key,
+        client_time=item.get("client_time"),
+    )
     return validated(event, prefix=f"{where}.")
 
 

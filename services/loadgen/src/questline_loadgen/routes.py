@@ -21,8 +21,9 @@ LEGACY_PATHS = {
     "declare_peace": "/declare_peace",
     "declare_war": "/declare_a_war",
 }
-# The legacy purchase routes record a fixed strength and no price, as the original did.
-LEGACY_STRENGTH = {"purchase_sword": 5, "purchase_axe": 7, "purchase_shield": 3}
+# Legacy purchases carry no strength or price from the client: the API draws the strength as the
+# original game did (questline_api.legacy.original_strength).
+LEGACY_PURCHASES = frozenset({"purchase_sword", "purchase_axe", "purchase_shield"})
 
 BATCH_PATH = "/v1/events:batch"
 
@@ -50,15 +51,15 @@ def transport_for(player: Player, action: Action) -> str:
 
 def recorded_payload(action: Action, transport: str) -> dict:
     """The payload the API will put in the event for this action and route."""
-    if transport != "legacy" or action.event_type not in LEGACY_STRENGTH:
+    if transport != "legacy" or action.event_type not in LEGACY_PURCHASES:
         return action.payload
-    item = action.payload["item"]
-    return {"item": item, "item_type": action.payload["item_type"], "strength": LEGACY_STRENGTH[action.event_type]}
+    # The strength is the API's random draw: not known to the client, so not part of the truth.
+    return {"item": action.payload["item"], "item_type": action.payload["item_type"]}
 
 
 def legacy_request(action: Action) -> Request:
     params = {"player_id": action.player_id}
-    if action.event_type in LEGACY_STRENGTH:
+    if action.event_type in LEGACY_PURCHASES:
         params[f"{action.payload['item']}_type"] = action.payload["item_type"]
     else:
         params.update(action.payload)

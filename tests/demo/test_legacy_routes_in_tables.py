@@ -1,0 +1,96 @@
+"""The original game's GET routes through the real stack: each answer, and each row as Trino returns it.
+
+Uses the demo's background API and streaming job (started if they are not running, shared with a
+demo you may be running); every player id is new, so only this test's rows are read.
+"""
+
+import os
+import statistics
+import time
+import uuid
+
+import httpx
+import pytest
+from rich.console import Console
+
+from questline_analytics import demo, queries
+from questline_analytics import settings as analytics_settings
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
+
+API_URL = "http://127.0.0.1:8000"
+# route -> (event_type, description as the original logged it, answer body), issue 21's table.
+ORIGINAL_GAME = {
+    "/": ("default", None, "This is the default response!\n"),
+    "/purchase_a_sword": ("purchase_sword", "large sword", "Sword Purchased!\n"),
+    "/purchase_an_axe": ("purchase_axe", "large axe", "Axe Purchased!\n"),
+    "/purchase_a_shield": ("purchase_shield", "heavy shield", "Axe Purchased!\n"),
+    "/join_a_guild": ("join_guild", "cool guild", "Guild Joined!\n"),
+    "/declare_peace": ("declare_peace", "lastful peace", "Peace declared!\n"),
+    "/declare_a_war": ("declare_war", "destructive war", "War declared!\n"),
+}
+PURCHASES = 1050
+
+
+@pytest.fixture(scope="module")
+def pipeline(local_stack):
+    env = local_stack.client_env()
+    os.environ.update(env)
+    console = Console(stderr=True)
+    demo._run([demo._bin("create-tables")], env, "create-tables")
+    demo.start_api(local_stack, console, API_URL, env)
+    demo.start_stream(local_stack, console, env)
+    conn = queries.connect(analytics_settings.load(os.environ))
+    demo.probe_pipeline(local_stack, console, conn, API_URL, timeout=600)
+    return conn
+
+
+def _rows_when_complete(conn, sql: str, params: list, expected: int, timeout: float = 300) -> list[tuple]:
+    deadline = time.monotonic() + timeout
+    while True:
+        _, rows = queries.fetch(conn, sql, params)
+        if len(rows) >= expected or time.monotonic() > deadline:
+            return rows
+        time.sleep(2)
+
+
+def test_each_original_route_answers_and_lands_as_the_original_logged_it(pipeline):
+    player = f"legacy{uuid.uuid4().hex[:12]}"
+    headers = {"User-Agent": "ApacheBench/2.3", "Accept": "*/*"}
+    with httpx.Client(base_url=API_URL, headers=headers, timeout=30) as client:
+        for path, (_type, _description, answer) in ORIGINAL_GAME.items():
+            response = client.get(path, params={"player_id": player})
+            assert (response.status_code, response.headers["content-type"], response.text) == (
+                200,
+                "text/plain; charset=utf-8",
+                answer,
+            ), path
+    rows = _rows_when_complete(
+        pipeline,
+        'SELECT event_type, description, source, host, "user-agent", accept FROM events WHERE player_id = ?',
+        [player],
+        expected=len(ORIGINAL_GAME),
+    )
+    assert sorted(rows, key=lambda r: r[0]) == sorted(
+        (
+            (event_type, description, "legacy", "127.0.0.1:8000", "ApacheBench/2.3", "*/*")
+            for event_type, description, _answer in ORIGINAL_GAME.values()
+        ),
+        key=lambda r: r[0],
+    )
+
+
+def test_legacy_purchase_strengths_in_the_table_have_the_original_distribution(pipeline):
+    player = f"strength{uuid.uuid4().hex[:12]}"
+    paths = ("/purchase_a_sword", "/purchase_an_axe", "/purchase_a_shield")
+    with httpx.Client(base_url=API_URL, timeout=30) as client:
+        for i in range(PURCHASES):
+            assert client.get(paths[i % 3], params={"player_id": player}).status_code == 200
+    rows = _rows_when_complete(
+        pipeline, "SELECT strength FROM purchases WHERE player_id = ?", [player], expected=PURCHASES
+    )
+    strengths = [row[0] for row in rows]
+    assert len(strengths) == PURCHASES
+    # int(random.normalvariate(5, 4)) clipped to 0..10: mean ~4.6, ~16 % zeros, ~10 % tens.
+    assert (min(strengths), max(strengths)) == (0, 10)
+    assert 4.3 <= statistics.fmean(strengths) <= 4.9
