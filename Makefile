@@ -14,7 +14,7 @@ export QUESTLINE_CACHE ?= $(HOME)/.cache/questline
 export PIP_CACHE_DIR ?= $(QUESTLINE_CACHE)/pip
 
 # Python packages of this repository, installed editable into one virtualenv.
-PACKAGES := services/event-schema devkit stack kind services/game-api apiserver spark-apps services/loadgen services/analytics
+PACKAGES := services/event-schema devkit images/builder stack kind services/game-api apiserver spark-apps services/loadgen services/analytics
 
 .PHONY: help
 help: ## list the targets
