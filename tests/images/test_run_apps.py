@@ -29,6 +29,7 @@ def test_game_api_default_command_answers_healthz_without_kafka(podman):
     url = f"http://127.0.0.1:{API_PORT}"
     podman.wait(name, lambda: http_get(f"{url}/healthz")[0] == 200, "answering /healthz", timeout=60)
     status, body = http_get(f"{url}/healthz")
+    assert status == 200
     assert json.loads(body) == {"status": "alive"}
     # Not ready without Kafka: readiness, not liveness, depends on it.
     assert http_get(f"{url}/readyz", timeout=15)[0] == 503
@@ -117,3 +118,68 @@ def test_kafka_serves_produce_and_consume_in_kraft_mode_and_keeps_data_across_a_
     assert "num.partitions=2" in config
     assert podman.exec(name, "touch", "/opt/kafka/x").returncode != 0
     podman.remove(name)
+
+
+SPARK_JOB = """\
+from pyspark.sql import SparkSession
+
+spark = SparkSession.builder.appName("questline-image-test").getOrCreate()
+total = spark.range(1, 1001, numPartitions=4).selectExpr("sum(id) AS s").collect()[0]["s"]
+print(f"QI_RESULT={total}", flush=True)
+spark.stop()
+"""
+
+
+@pytest.fixture
+def spark_dirs(tmp_path):
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "job.py").write_text(SPARK_JOB)
+    return {str(job): "/job:ro", str(volume(tmp_path, "work", 185)): "/opt/spark/work-dir"}
+
+
+def test_spark_driver_command_runs_a_job(podman, spark_dirs):
+    ref = podman.image("spark")
+    result = podman.run(
+        ref, "driver", "--master", "local[2]", "/job/job.py",
+        env={"SPARK_DRIVER_BIND_ADDRESS": "127.0.0.1"}, volumes=spark_dirs,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "QI_RESULT=500500" in result.stdout
+
+
+def test_spark_executor_command_registers_with_a_driver_and_runs_its_tasks(podman, spark_dirs):
+    """A driver with no executors of its own (a standalone master without workers), and one
+    executor started the way Spark's Kubernetes scheduler starts executor pods: `executor` and
+    SPARK_* variables. The job can only finish if that executor ran its tasks."""
+    ref = podman.image("spark")
+    master_port, driver_port = port(77), port(78)
+    master = podman.start(
+        "qi-spark-master", ref, "spark-class", "org.apache.spark.deploy.master.Master",
+        "--host", "127.0.0.1", "--port", str(master_port), "--webui-port", str(port(79)),
+        volumes=spark_dirs,
+    )  # fmt: skip
+    podman.wait(master, lambda: "I have been elected leader" in podman.logs(master), "leading")
+    driver = podman.start(
+        "qi-spark-driver", ref, "driver", "--master", f"spark://127.0.0.1:{master_port}",
+        "--conf", f"spark.driver.port={driver_port}", "--conf", "spark.driver.host=127.0.0.1",
+        "--conf", "spark.cores.max=1", "/job/job.py",
+        env={"SPARK_DRIVER_BIND_ADDRESS": "127.0.0.1"}, volumes=spark_dirs,
+    )  # fmt: skip
+    podman.wait(driver, lambda: "Connected to Spark cluster" in podman.logs(driver), "registered with the master")
+    executor_env = {
+        "SPARK_DRIVER_URL": f"spark://CoarseGrainedScheduler@127.0.0.1:{driver_port}",
+        "SPARK_EXECUTOR_ID": "1",
+        "SPARK_EXECUTOR_CORES": "1",
+        "SPARK_EXECUTOR_MEMORY": "512m",
+        "SPARK_APPLICATION_ID": "questline-image-test",
+        "SPARK_EXECUTOR_POD_IP": "127.0.0.1",
+        "SPARK_EXECUTOR_POD_NAME": "qi-spark-executor",
+        "SPARK_RESOURCE_PROFILE_ID": "0",
+        "SPARK_JAVA_OPT_0": f"-Dspark.driver.port={driver_port}",
+    }
+    executor = podman.start("qi-spark-executor", ref, "executor", env=executor_env, volumes=spark_dirs)
+    podman.wait(driver, lambda: "QI_RESULT=500500" in podman.logs(driver), "finishing the job", timeout=240)
+    assert "Successfully registered with driver" in podman.logs(executor)
+    for name in (driver, executor, master):
+        podman.remove(name)
