@@ -3,7 +3,12 @@
 # from jvm.config, node.properties as system properties (node.id from the host name unless set),
 # config.properties and log.properties, then the server in the foreground.
 # TRINO_ETC_DIR (default /etc/trino) may be a mounted ConfigMap; node.data-dir must be writable.
+# Arguments starting with - are more JVM options; any other command runs as given (e.g. trino, the CLI).
 set -euo pipefail
+
+if [[ $# -gt 0 && "$1" != -* ]]; then
+  exec "$@"
+fi
 
 home="${TRINO_HOME:-/usr/lib/trino}"
 etc="${TRINO_ETC_DIR:-/etc/trino}"
