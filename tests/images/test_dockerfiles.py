@@ -4,9 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from docker.utils.build import exclude_paths
-from imagelib import DOCKERFILES, NON_VERSION_ARGS, REPO, parse, version_args
+from imagelib import DOCKERFILES, NON_VERSION_ARGS, REPO, version_args
 
 HADOLINT = Path(sys.executable).parent / "hadolint"
 

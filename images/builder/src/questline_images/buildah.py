@@ -99,7 +99,8 @@ def build(s: Settings, image: ImageSpec, *, extra_tags: tuple[str, ...] = ()) ->
         assert proc.stdout is not None
         for line in proc.stdout:
             out.write(line)
-            if line.startswith("STEP ") or line.startswith("--> Using cache"):
+            # Multi-stage builds prefix steps with their stage: "[2/3] STEP 4/7: RUN ...".
+            if "STEP " in line[:16]:
                 print(f"[images] {image.name}: {line.rstrip()[:150]}", flush=True)
         rc = proc.wait()
     if rc != 0:
