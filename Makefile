@@ -14,7 +14,7 @@ export QUESTLINE_CACHE ?= $(HOME)/.cache/questline
 export PIP_CACHE_DIR ?= $(QUESTLINE_CACHE)/pip
 
 # Python packages of this repository, installed editable into one virtualenv.
-PACKAGES := services/event-schema devkit stack kind services/game-api apiserver spark-apps services/loadgen services/analytics
+PACKAGES := services/event-schema devkit images/builder stack kind services/game-api apiserver spark-apps services/loadgen services/analytics
 
 .PHONY: help
 help: ## list the targets
@@ -22,7 +22,7 @@ help: ## list the targets
 
 # ---------------------------------------------------------------- setup
 .PHONY: system-deps venv
-system-deps: browser-deps ## install the Debian packages the stack needs (root, apt)
+system-deps: browser-deps images-deps ## install the Debian packages the stack and the image builds need (root, apt)
 	@./stack/system-deps.sh
 
 venv: $(VENV)/.installed ## create .venv with every package and tool pinned
@@ -67,6 +67,19 @@ smoke: venv ## post traffic through the ingress, then check the counts through T
 	@$(KIND_CLI) smoke
 images-check: venv ## the offline checks of Dockerfiles, skaffold.yaml and kind (part of make test)
 	@$(VENV)/bin/pytest tests/images
+
+# ---------------------------------------------------------------- images (docs/images.md)
+# Every image the chart deploys, built by buildah onto the Debian base of versions.toml [base]
+# (debootstrap here), OCI archives in $(QUESTLINE_CACHE)/images/<name>.oci.tar. IMAGE=<name> builds one.
+IMAGES_CLI := $(VENV)/bin/questline-images
+IMAGE ?=
+.PHONY: images-deps images test-images
+images-deps: ## install buildah, podman, runc, debootstrap (Debian packages; root, idempotent)
+	@./images/system-deps.sh
+images: venv images-deps ## build all images (make images IMAGE=trino for one); see docs/images.md
+	@nice -n 10 $(IMAGES_CLI) build $(IMAGE)
+test-images: venv images ## start each image in a real container (podman + runc) and check it does its job
+	@$(VENV)/bin/pytest -m images tests/images
 
 # ---------------------------------------------------------------- game API (docs/api.md)
 .PHONY: api bench-deps bench-api
@@ -139,12 +152,12 @@ lint: venv ## ruff
 	@$(VENV)/bin/ruff format --check .
 
 test-unit: venv ## fast tests: no servers needed
-	@$(VENV)/bin/pytest -m "not stack and not charts and not apiserver and not browser and not faults and not e2e"
+	@$(VENV)/bin/pytest -m "not stack and not charts and not apiserver and not browser and not faults and not e2e and not images"
 
 # pytest exits 5 when a marker selects no test; that is not a failure here.
 test: venv ## every test CI runs (starts the local stack itself)
 	@$(VENV)/bin/ruff check .
-	@$(VENV)/bin/pytest -m "not faults" || [ $$? -eq 5 ]
+	@$(VENV)/bin/pytest -m "not faults and not images" || [ $$? -eq 5 ]
 
 # ---------------------------------------------------------------- main job (docs/walkthrough.md)
 # `make demo`: stack up, tables, API + streaming job in the background, simulated players for

@@ -44,8 +44,13 @@ case "${1:-}" in
       --resourceProfileId "${SPARK_RESOURCE_PROFILE_ID}" \
       --podName "${SPARK_EXECUTOR_POD_NAME}"
     ;;
+  help)
+    echo "questline/spark: Spark ${SPARK_VERSION:-} on Java $("${JAVA_HOME}/bin/java" -version 2>&1 | head -1)"
+    echo "usage: driver ARGS (Spark's cluster-mode driver pod), executor (Spark's executor pods),"
+    echo "       or any command, e.g. spark-submit ..., python -m questline_spark.stream_events_to_hdfs"
+    ;;
   "")
-    echo "questline-spark: no command given (expected driver, executor or a command to run)" >&2
+    echo "questline-spark: no command given (expected driver, executor, help or a command to run)" >&2
     exit 64
     ;;
   *)

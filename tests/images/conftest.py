@@ -19,3 +19,13 @@ def skaffold() -> dict:
 def artifacts(skaffold) -> dict[str, dict]:
     """skaffold artifact image name -> artifact."""
     return {a["image"]: a for a in skaffold["build"]["artifacts"]}
+
+
+@pytest.fixture(scope="module")
+def podman():
+    """Containers started by one test module, removed when it ends (also after a failure)."""
+    from containers import Podman
+
+    runner = Podman.load()
+    yield runner
+    runner.cleanup()

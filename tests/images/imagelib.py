@@ -1,31 +1,33 @@
 """What the image tests share: the Dockerfiles, skaffold.yaml, and the build args that must equal
-versions.toml (the one place each version is written)."""
+versions.toml (the one place each version is written; questline_images.specs derives the args)."""
 
 import dataclasses
 from pathlib import Path
 
 import dockerfile
 
-from questline_devkit.versions import repo_root, versions
+from questline_devkit.versions import repo_root
+from questline_images import specs
 
 REPO = repo_root()
 DOCKERFILES = sorted(REPO.glob("images/*/Dockerfile"))
 
-# Build args that are not versions: user ids and an optional Maven mirror.
-NON_VERSION_ARGS = {"APP_UID", "SPARK_UID", "MAVEN_URL"}
+# Build args that are not versions: the fixed user ids and an optional Maven mirror.
+NON_VERSION_ARGS = {
+    "APP_UID",
+    "SPARK_UID",
+    "POSTGRES_UID",
+    "KAFKA_UID",
+    "HADOOP_UID",
+    "HIVE_UID",
+    "TRINO_UID",
+    "MAVEN_URL",
+}
 
 
-def version_args() -> dict[str, str]:
-    """Every build arg that carries a version, with its value from versions.toml."""
-    v = versions()
-    return {
-        "PYTHON_BASE": v["images"]["python_base"],
-        "JAVA_VERSION": v["java"]["version"],
-        "SPARK_VERSION": v["spark"]["version"],
-        "SPARK_KAFKA_JARS": " ".join([v["spark"]["kafka_connector"], *v["images"]["spark_kafka_connector_deps"]]),
-        "HIVE_IMAGE": v["images"]["hive"],
-        "POSTGRESQL_JDBC_VERSION": v["postgresql"]["jdbc_driver"],
-    }
+def version_args(name: str) -> dict[str, str]:
+    """Every build arg of image `name` that carries a version, with its value from versions.toml."""
+    return specs.build_args(name)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,7 +46,12 @@ class Dockerfile:
             if ins.cmd == "ARG":
                 for declaration in ins.value:
                     name, _, default = declaration.partition("=")
-                    found[name] = default.strip('"') if "=" in declaration else None
+                    value = default.strip('"') if "=" in declaration else None
+                    # A stage re-declares an ARG without a default to use the global one.
+                    if found.get(name) is None:
+                        found[name] = value
+                    elif value is not None and value != found[name]:
+                        found[name] = f"conflicting defaults {found[name]!r} and {value!r}"
         return found
 
     def of(self, cmd: str) -> list[dockerfile.Command]:

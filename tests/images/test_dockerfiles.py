@@ -4,15 +4,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from docker.utils.build import exclude_paths
-from imagelib import DOCKERFILES, NON_VERSION_ARGS, REPO, parse, version_args
+from imagelib import DOCKERFILES, NON_VERSION_ARGS, REPO, version_args
 
 HADOLINT = Path(sys.executable).parent / "hadolint"
 
 
 def test_there_is_a_dockerfile_per_built_image():
-    assert {p.parent.name for p in DOCKERFILES} == {"api", "spark", "hive-metastore"}
+    from questline_images.specs import NAMES
+
+    assert {p.parent.name for p in DOCKERFILES} == set(NAMES)
 
 
 def test_hadolint_passes(image):
@@ -21,12 +22,12 @@ def test_hadolint_passes(image):
 
 
 def test_every_build_arg_is_a_pinned_version_or_declared_as_not_one(image):
-    unknown = set(image.args()) - set(version_args()) - NON_VERSION_ARGS
+    unknown = set(image.args()) - set(version_args(image.name)) - NON_VERSION_ARGS
     assert not unknown, f"{image.path}: ARG {sorted(unknown)} is neither in version_args() nor NON_VERSION_ARGS"
 
 
 def test_build_arg_defaults_equal_versions_toml(image):
-    expected = version_args()
+    expected = version_args(image.name)
     drift = {
         name: (default, expected[name])
         for name, default in image.args().items()
@@ -67,17 +68,36 @@ def test_every_base_image_is_a_pinned_build_arg_or_an_earlier_stage(image):
         if base in stages:
             continue
         assert base.startswith("${") and base.endswith("}"), f"{image.path}: FROM {base} is not a build arg"
-        assert base[2:-1] in version_args(), f"{image.path}: FROM {base} is not pinned in versions.toml"
+        assert base[2:-1] in version_args(image.name), f"{image.path}: FROM {base} is not pinned in versions.toml"
         assert args[base[2:-1]], f"{image.path}: FROM {base} has no default"
         if len(ins.value) == 3:
             stages.add(ins.value[2])
 
 
-@pytest.mark.parametrize("name", ["api", "spark"])
-def test_our_python_images_run_as_a_non_root_user(name):
-    users = [ins.value[0] for ins in parse(REPO / "images" / name / "Dockerfile").final_stage() if ins.cmd == "USER"]
-    assert users, f"images/{name}: the final stage sets no USER (it would run as root)"
-    assert users[-1] not in ("root", "0"), f"images/{name}: runs as {users[-1]}"
+def test_every_image_runs_as_a_fixed_non_root_uid(image):
+    users = [ins.value[0] for ins in image.final_stage() if ins.cmd == "USER"]
+    assert users, f"{image.path}: the final stage sets no USER (it would run as root)"
+    uid, _, gid = users[-1].partition(":")
+    args = image.args()
+    for part in (uid, gid):
+        value = args.get(part[2:-1]) if part.startswith("${") else part
+        assert value and value.isdigit() and int(value) > 0, (
+            f"{image.path}: USER {users[-1]} is not a fixed non-root uid:gid"
+        )
+
+
+def test_every_image_labels_its_source_version(image):
+    labels = " ".join(" ".join(ins.value) for ins in image.final_stage() if ins.cmd == "LABEL")
+    for label in ("org.opencontainers.image.version", "org.opencontainers.image.title"):
+        assert label in labels, f"{image.path}: no {label} label"
+
+
+def test_no_final_stage_keeps_a_jdk_or_a_build_tool(image):
+    for run in image.final_stage():
+        if run.cmd == "RUN":
+            command = run.value[0]
+            for unwanted in ("-jdk", " maven", "python3-venv", "gcc"):
+                assert unwanted not in command, f"{image.path}: the final stage installs {unwanted.strip()}"
 
 
 def test_python_packages_are_installed_with_the_repository_constraints(image):
