@@ -1,21 +1,21 @@
-"""Start, check and stop etcd and kube-apiserver as local processes bound to loopback."""
+"""etcd and kube-apiserver: their command lines, probes, and the API-server-alone mode (loopback, no root)."""
 
 import json
 import shutil
 import ssl
 import urllib.request
 
-from questline_apiserver import pki
-from questline_apiserver.build import exclusive, log
-from questline_apiserver.settings import Settings
 from questline_devkit import process
+from questline_node import pki
+from questline_node.build import exclusive, log
+from questline_node.settings import ApiserverSettings, NodeSettings
 
 ETCD = "etcd"
 KUBE_APISERVER = "kube-apiserver"
 
 
-def _etcd_argv(s: Settings) -> list[str]:
-    peer = f"http://{s.host}:{s.etcd_peer_port}"
+def etcd_argv(s: ApiserverSettings) -> list[str]:
+    peer = f"http://{s.etcd_host}:{s.etcd_peer_port}"
     return [
         str(s.etcd_binary),
         "--name=questline",
@@ -30,11 +30,11 @@ def _etcd_argv(s: Settings) -> list[str]:
     ]
 
 
-def _apiserver_argv(s: Settings) -> list[str]:
+def apiserver_argv(s: ApiserverSettings) -> list[str]:
     p = s.pki_dir
-    return [
+    argv = [
         str(s.kube_apiserver_binary),
-        f"--advertise-address={s.host}",
+        f"--advertise-address={s.advertise_address}",
         f"--bind-address={s.host}",
         f"--secure-port={s.apiserver_port}",
         f"--etcd-servers={s.etcd_url}",
@@ -44,61 +44,92 @@ def _apiserver_argv(s: Settings) -> list[str]:
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
         f"--service-account-key-file={p / 'service-account.pub'}",
         f"--service-account-signing-key-file={p / 'service-account.key'}",
-        f"--service-cluster-ip-range={pki.SERVICE_CLUSTER_IP_RANGE}",
+        f"--service-cluster-ip-range={s.service_cidr}",
+        "--profiling=false",
+    ]
+    if isinstance(s, NodeSettings):
+        return [
+            *argv,
+            # Node: a kubelet may only touch its own node and pods; RBAC for everyone else.
+            "--authorization-mode=Node,RBAC",
+            "--enable-admission-plugins=NodeRestriction",
+            "--allow-privileged=true",
+            f"--kubelet-client-certificate={p / 'apiserver-kubelet-client.crt'}",
+            f"--kubelet-client-key={p / 'apiserver-kubelet-client.key'}",
+            f"--kubelet-certificate-authority={p / 'ca.crt'}",
+            "--kubelet-preferred-address-types=InternalIP",
+        ]
+    return [
+        *argv,
         # RBAC as in every real cluster, so the chart's Roles and bindings are checked for real.
         "--authorization-mode=RBAC",
         # The `kubernetes` Service's endpoints would point at 127.0.0.1, which the
         # Endpoints validation forbids; nothing here needs them.
         "--endpoint-reconciler-type=none",
-        "--profiling=false",
     ]
 
 
-def _ssl_context(s: Settings) -> ssl.SSLContext:
+def _ssl_context(s: ApiserverSettings) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=str(s.pki_dir / "ca.crt"))
     context.load_cert_chain(s.pki_dir / "admin.crt", s.pki_dir / "admin.key")
     return context
 
 
-def etcd_healthy(s: Settings) -> bool:
+def etcd_healthy(s: ApiserverSettings) -> bool:
     with urllib.request.urlopen(f"{s.etcd_url}/health", timeout=2) as response:
         return json.load(response).get("health") == "true"
 
 
-def apiserver_ready(s: Settings) -> bool:
+def apiserver_ready(s: ApiserverSettings) -> bool:
     with urllib.request.urlopen(f"{s.server_url}/readyz", timeout=2, context=_ssl_context(s)) as response:
         return response.read() == b"ok"
 
 
-def up(s: Settings) -> None:
+def up(s: ApiserverSettings) -> None:
     """Start what is not running and wait until both are ready (idempotent)."""
     with exclusive(s.state_dir / "lock"):
         _up(s)
 
 
-def _up(s: Settings) -> None:
+def start(
+    s: ApiserverSettings,
+    name: str,
+    argv: list[str],
+    probe,
+    ports: tuple[tuple[str, int], ...] = (),
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float | None = None,
+) -> None:
+    """Start one component unless it runs, then wait until probe() holds; fail naming its log."""
+    if process.running_pid(s, name) is None:
+        for host, port in ports:
+            if process.port_open(host, port):
+                raise process.StartError(
+                    f"{host}:{port}, which {name} needs, is taken by another process; free it or change the "
+                    "port (docs/node.md lists the variables)"
+                )
+        log(f"starting {name}; log: {process.log_file(s, name)}")
+        process.spawn(s, name, argv, env=env)
+    process.wait_until(s, name, probe, timeout=timeout or s.start_timeout)
+
+
+def start_control_plane(s: ApiserverSettings) -> None:
     missing = [str(b) for b in (s.etcd_binary, s.kube_apiserver_binary) if not b.exists()]
     if missing:
-        raise process.StartError(f"not built yet: {', '.join(missing)}; run `make apiserver-build` first")
+        raise process.StartError(f"not built yet: {', '.join(missing)}; run `make node-build` first")
     pki.ensure(s)
-    for name, argv, probe in (
-        (ETCD, _etcd_argv(s), etcd_healthy),
-        (KUBE_APISERVER, _apiserver_argv(s), apiserver_ready),
-    ):
-        if process.running_pid(s, name) is None:
-            for port in (s.etcd_client_port, s.etcd_peer_port) if name == ETCD else (s.apiserver_port,):
-                if process.port_open(s.host, port):
-                    raise process.StartError(
-                        f"{s.host}:{port} is taken by another process; free it or set the matching "
-                        "QUESTLINE_ETCD_*_PORT / QUESTLINE_APISERVER_PORT"
-                    )
-            log(f"starting {name}; log: {process.log_file(s, name)}")
-            process.spawn(s, name, argv)
-        process.wait_until(s, name, lambda probe=probe: probe(s), timeout=s.start_timeout)
+    start(s, ETCD, etcd_argv(s), lambda: etcd_healthy(s),
+          ((s.etcd_host, s.etcd_client_port), (s.etcd_host, s.etcd_peer_port)))  # fmt: skip
+    start(s, KUBE_APISERVER, apiserver_argv(s), lambda: apiserver_ready(s), ((s.host, s.apiserver_port),))
+
+
+def _up(s: ApiserverSettings) -> None:
+    start_control_plane(s)
     log(f"ready: {s.server_url}  KUBECONFIG={s.kubeconfig}")
 
 
-def down(s: Settings, *, purge: bool = False) -> None:
+def down(s: ApiserverSettings, *, purge: bool = False) -> None:
     with exclusive(s.state_dir / "lock"):
         for name in (KUBE_APISERVER, ETCD):
             process.stop(s, name)
@@ -107,7 +138,7 @@ def down(s: Settings, *, purge: bool = False) -> None:
         shutil.rmtree(s.state_dir)
 
 
-def status(s: Settings) -> dict[str, dict]:
+def status(s: ApiserverSettings) -> dict[str, dict]:
     """Per process: pid, resident memory in MiB, ready or not."""
     report = {}
     for name, probe in ((ETCD, etcd_healthy), (KUBE_APISERVER, apiserver_ready)):

@@ -1,6 +1,6 @@
 // Wrapper module for etcd; the version must match versions.toml [etcd].version
 // (checked by a test).
-module questline.local/apiserver/etcd
+module questline.local/node/etcd
 
 go 1.26.0
 
