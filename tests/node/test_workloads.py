@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from nodelib import Kube, container_status, pod, pod_phase, ready_pods, wait_for, web_deployment
+from nodelib import Kube, container_status, node_cli, pod, pod_phase, ready_pods, wait_for, web_deployment
 
 from questline_devkit.versions import versions
 from questline_node.settings import POD_CIDR, SERVICE_CIDR
@@ -244,3 +244,24 @@ def test_pod_traffic_cannot_leave_the_machine(node_settings):
     nat = subprocess.run(["iptables", "-t", "nat", "-S"], capture_output=True, text=True, check=True).stdout
     masquerades = [line for line in nat.splitlines() if "MASQUERADE" in line]
     assert masquerades and all("KUBE-" in line.split()[1] or "CNI-HOSTPORT" in line for line in masquerades), nat
+
+
+def test_node_load_pushes_an_archive_that_pods_then_pull_by_its_plain_name(kube, namespace, node_settings, tmp_path):
+    """`make node-load IMAGE=<name>` pushes $QUESTLINE_CACHE/images/<name>.oci.tar; a pod naming
+    the image as the charts do (`questline/<name>:<tag>`, i.e. docker.io) pulls it from the
+    node's registry. Here with an archive of our own (the test image under another name)."""
+    import shutil
+
+    from questline_node import images
+
+    built = images.build_image(node_settings, images.test_image(node_settings))
+    archive = tmp_path / "node-load-probe.oci.tar"
+    shutil.copy2(built, archive)
+    result = node_cli("load", str(archive))
+    assert result.returncode == 0, result.stderr
+    ref = images.test_image(node_settings).ref
+    assert result.stdout.strip() == f"{node_settings.registry}/{ref}"
+    kube.apply(pod("plain-name", ref, "echo pulled", extra="      imagePullPolicy: Always"), namespace)
+    wait_for(lambda: pod_phase(kube, "plain-name", namespace) == "Succeeded", what="the plain-name pod to run")
+    assert kube.logs("plain-name", namespace).strip() == "pulled"
+    assert f"docker.io/{ref}" in kube.get("pod", "plain-name", namespace)["status"]["containerStatuses"][0]["image"]
