@@ -250,16 +250,18 @@ def test_node_load_pushes_an_archive_that_pods_then_pull_by_its_plain_name(kube,
     """`make node-load IMAGE=<name>` pushes $QUESTLINE_CACHE/images/<name>.oci.tar; a pod naming
     the image as the charts do (`questline/<name>:<tag>`, i.e. docker.io) pulls it from the
     node's registry. Here with an archive of our own (the test image under another name)."""
-    import shutil
+    import uuid
 
     from questline_node import images
 
     built = images.build_image(node_settings, images.test_image(node_settings))
+    # An archive under a name the registry has never seen, so only `load` can have put it there.
+    ref = f"questline/node-load-probe:{uuid.uuid4().hex[:12]}"
     archive = tmp_path / "node-load-probe.oci.tar"
-    shutil.copy2(built, archive)
+    subprocess.run(["skopeo", "copy", "--quiet", f"oci-archive:{built}", f"oci-archive:{archive}:{ref}"], check=True)
+    assert not images.in_registry(node_settings, *ref.split(":"))
     result = node_cli("load", str(archive))
     assert result.returncode == 0, result.stderr
-    ref = images.test_image(node_settings).ref
     assert result.stdout.strip() == f"{node_settings.registry}/{ref}"
     kube.apply(pod("plain-name", ref, "echo pulled", extra="      imagePullPolicy: Always"), namespace)
     wait_for(lambda: pod_phase(kube, "plain-name", namespace) == "Succeeded", what="the plain-name pod to run")
