@@ -1,7 +1,7 @@
 """Fixtures of the one-node cluster tests (marker `node`, `make test-node`; root).
 
 The session starts a fresh node through the same CLI a person uses: `questline-node purge`
-then `up` (set QUESTLINE_NODE_REUSE=1 to run against the node already up instead). The
+then `up` (QUESTLINE_NODE_REUSE=1: against the node already up, without purge or up). The
 tests' own image (busybox from Debian + node-probe, built with buildah) is pushed into the
 node's registry. The last module (test_z_lifecycle) stops, restarts and finally purges it.
 """
@@ -19,10 +19,12 @@ from questline_node.settings import load_node
 def node_settings():
     if os.geteuid() != 0:
         pytest.fail("the node tests need root (network devices, iptables, containerd)", pytrace=False)
-    if os.environ.get("QUESTLINE_NODE_REUSE") != "1":
-        result = node_cli("purge")
-        if result.returncode != 0:
-            pytest.fail(f"questline-node purge failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
+    if os.environ.get("QUESTLINE_NODE_REUSE") == "1":
+        # Against the node already up (while working on a test): no purge, no up.
+        return load_node()
+    result = node_cli("purge")
+    if result.returncode != 0:
+        pytest.fail(f"questline-node purge failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
     result = node_cli("up")
     if result.returncode != 0:
         pytest.fail(f"questline-node up failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}", pytrace=False)

@@ -237,10 +237,13 @@ def test_pod_traffic_cannot_leave_the_machine(node_settings):
     """The node's FORWARD chain (docs/node.md) is in place and first; and nothing masquerades
     pod traffic: the only MASQUERADE rules are kube-proxy's for marked Service traffic."""
     s = node_settings
-    rules = subprocess.run(["iptables", "-S", s.fw_chain], capture_output=True, text=True, check=True).stdout
-    assert f"-A {s.fw_chain} -s {s.pod_cidr} ! -d {s.allowed_range}" in rules and "-j DROP" in rules
+    chain_rules = subprocess.run(["iptables", "-S", s.fw_chain], capture_output=True, text=True, check=True).stdout
+    assert f"-A {s.fw_chain} -s {s.pod_cidr} ! -d {s.allowed_range}" in chain_rules and "-j DROP" in chain_rules
     forward = subprocess.run(["iptables", "-S", "FORWARD"], capture_output=True, text=True, check=True).stdout
-    assert forward.splitlines()[1] == f"-A FORWARD -j {s.fw_chain}"
+    rules = [line for line in forward.splitlines() if line.startswith("-A ")]
+    ours = rules.index(f"-A FORWARD -j {s.fw_chain}")
+    # Before kube-proxy's jumps (KUBE-FORWARD accepts Service traffic) and any ACCEPT.
+    assert not [rule for rule in rules[:ours] if "KUBE-" in rule or rule.endswith("-j ACCEPT")], forward
     nat = subprocess.run(["iptables", "-t", "nat", "-S"], capture_output=True, text=True, check=True).stdout
     masquerades = [line for line in nat.splitlines() if "MASQUERADE" in line]
     assert masquerades and all("KUBE-" in line.split()[1] or "CNI-HOSTPORT" in line for line in masquerades), nat

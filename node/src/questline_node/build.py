@@ -8,6 +8,7 @@ import re
 import resource
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -19,7 +20,8 @@ class BuildError(RuntimeError):
 
 
 def log(msg: str) -> None:
-    print(f"[node] {msg}", flush=True)
+    # Progress on stderr: stdout carries only results (the KUBECONFIG line, a pushed ref, JSON).
+    print(f"[node] {msg}", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager

@@ -188,19 +188,25 @@ http:
 """
 
 
+def _write(path: Path, content: str) -> None:
+    """Write only what changed: kube-proxy exits when its configuration file is touched."""
+    if not path.exists() or path.read_text() != content:
+        path.write_text(content)
+
+
 def write_all(s: NodeSettings) -> None:
     c = s.config_dir
     c.mkdir(parents=True, exist_ok=True)
-    (c / "containerd.toml").write_text(containerd_config(s))
+    _write(c / "containerd.toml", containerd_config(s))
     for registry in (s.registry, *MIRRORED):
         folder = s.containerd_dir / "certs.d" / registry
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "hosts.toml").write_text(hosts_toml(s))
+        _write(folder / "hosts.toml", hosts_toml(s))
     (s.cni_dir / "net.d").mkdir(parents=True, exist_ok=True)
-    (s.cni_dir / "net.d" / "10-questline.conflist").write_text(cni_conflist(s))
-    (c / "kubelet.json").write_text(kubelet_config(s))
-    (c / "kube-proxy.json").write_text(kube_proxy_config(s))
-    (c / "registry.yml").write_text(registry_config(s))
+    _write(s.cni_dir / "net.d" / "10-questline.conflist", cni_conflist(s))
+    _write(c / "kubelet.json", kubelet_config(s))
+    _write(c / "kube-proxy.json", kube_proxy_config(s))
+    _write(c / "registry.yml", registry_config(s))
     s.registry_dir.mkdir(parents=True, exist_ok=True)
     s.local_path_dir.mkdir(parents=True, exist_ok=True)
 

@@ -92,9 +92,20 @@ def firewall(s: NodeSettings) -> None:
     ]
     for rule in rules:
         _run("iptables", "-w", "-A", chain, *rule, "-m", "comment", "--comment", "questline-node: pods stay local")
-    jump = ["FORWARD", "-j", chain]
-    if _run("iptables", "-w", "-C", *jump, check=False).returncode != 0:
-        _run("iptables", "-w", "-I", *jump[:1], "1", *jump[1:])
+    ensure_first(s)
+
+
+def ensure_first(s: NodeSettings) -> None:
+    """Our jump must be FORWARD's first rule: kube-proxy puts its own jumps (KUBE-FORWARD
+    ACCEPTs Service traffic) at the top when it starts, so `up` calls this again after it."""
+    chain = s.fw_chain
+    rules = _run("iptables", "-w", "-S", "FORWARD").stdout.splitlines()
+    appended = [line for line in rules if line.startswith("-A ")]
+    if appended and appended[0] == f"-A FORWARD -j {chain}":
+        return
+    while _run("iptables", "-w", "-C", "FORWARD", "-j", chain, check=False).returncode == 0:
+        _run("iptables", "-w", "-D", "FORWARD", "-j", chain)
+    _run("iptables", "-w", "-I", "FORWARD", "1", "-j", chain)
 
 
 def _sysctl_path(key: str) -> Path:
