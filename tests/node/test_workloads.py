@@ -269,4 +269,5 @@ def test_node_load_pushes_an_archive_that_pods_then_pull_by_its_plain_name(kube,
     kube.apply(pod("plain-name", ref, "echo pulled", extra="      imagePullPolicy: Always"), namespace)
     wait_for(lambda: pod_phase(kube, "plain-name", namespace) == "Succeeded", what="the plain-name pod to run")
     assert kube.logs("plain-name", namespace).strip() == "pulled"
-    assert f"docker.io/{ref}" in kube.get("pod", "plain-name", namespace)["status"]["containerStatuses"][0]["image"]
+    events = kube.run("-n", namespace, "get", "events", "--field-selector=involvedObject.name=plain-name")
+    assert f'Successfully pulled image "{ref}"' in events, events
