@@ -14,7 +14,7 @@ export QUESTLINE_CACHE ?= $(HOME)/.cache/questline
 export PIP_CACHE_DIR ?= $(QUESTLINE_CACHE)/pip
 
 # Python packages of this repository, installed editable into one virtualenv.
-PACKAGES := services/event-schema devkit images/builder stack kind services/game-api apiserver spark-apps services/loadgen services/analytics
+PACKAGES := services/event-schema devkit images/builder stack kind services/game-api node spark-apps services/loadgen services/analytics
 
 .PHONY: help
 help: ## list the targets
@@ -105,13 +105,35 @@ test-spark-stack: venv ## the Spark jobs against the local stack (started if nee
 bench-spark: stack-up ## benchmarks: streaming throughput vs plain copy; POST -> Trino freshness
 	@eval "$$($(STACK) env)" && $(PY) bench/bench_spark_stream.py && $(PY) bench/bench_freshness.py
 
-# ---------------------------------------------------------------- kube-apiserver + etcd (docs/apiserver.md)
-# A real control plane built from the Go module proxy; the `apiserver` tests install the chart into it.
+# ---------------------------------------------------------------- the local cluster (docs/node.md)
+# A one-node Kubernetes built from the Go module proxy and Debian's container runtime (root):
+# control plane, containerd + runc, kubelet, kube-proxy, CoreDNS, local-path storage, Traefik
+# ingress on 127.0.0.1:80 and an image registry on 127.0.0.1:5000. The API server can also run
+# alone on loopback (apiserver-*), which is what the chart install tests use.
+NODE := $(VENV)/bin/questline-node
 APISERVER := $(VENV)/bin/questline-apiserver
+.PHONY: node-deps node-build node-up node-status node-down node-purge node-load test-node
 .PHONY: apiserver-build apiserver-up apiserver-down apiserver-status test-apiserver
-apiserver-build: venv ## build kube-apiserver and etcd once per pinned version (cold: see docs/apiserver.md)
+node-deps: ## install containerd, runc, CNI plugins, iptables, conntrack, buildah, skopeo (root, apt; idempotent)
+	@./node/system-deps.sh
+node-build: venv ## build every binary of the node once per pinned version (cold: see docs/node.md)
+	@$(NODE) build
+node-up: venv node-deps ## start the one-node cluster (idempotent; builds first if needed); prints KUBECONFIG
+	@$(NODE) up
+node-status: venv ## processes, memory, node conditions and add-ons (JSON)
+	@$(NODE) status
+node-down: venv ## stop the node, data kept; leaves no process, mount, netns, veth or iptables chain
+	@$(NODE) down
+node-purge: venv ## stop the node and delete its state (etcd, registry, volumes, certificates)
+	@$(NODE) purge
+node-load: venv ## push $$QUESTLINE_CACHE/images/$$IMAGE.oci.tar into the node's registry (make node-load IMAGE=game-api)
+	@test -n "$(IMAGE)" || { echo "usage: make node-load IMAGE=<name>" >&2; exit 2; }
+	@$(NODE) load $(IMAGE)
+test-node: venv node-deps ## pods, Services + DNS, PVCs, Ingress, OOM, probes, Jobs, RBAC, restart, purge on a fresh node
+	@$(VENV)/bin/pytest -m node tests/node
+apiserver-build: venv ## build kube-apiserver and etcd once per pinned version
 	@$(APISERVER) build
-apiserver-up: venv ## start etcd and kube-apiserver on 127.0.0.1 (builds first if needed); prints KUBECONFIG
+apiserver-up: venv ## start etcd and kube-apiserver alone on 127.0.0.1 (builds first if needed); prints KUBECONFIG
 	@$(APISERVER) up
 apiserver-down: venv ## stop them (make apiserver-down PURGE=1 also deletes certificates and etcd data)
 	@$(APISERVER) down $(if $(PURGE),--purge)
@@ -152,12 +174,12 @@ lint: venv ## ruff
 	@$(VENV)/bin/ruff format --check .
 
 test-unit: venv ## fast tests: no servers needed
-	@$(VENV)/bin/pytest -m "not stack and not charts and not apiserver and not browser and not faults and not e2e and not images"
+	@$(VENV)/bin/pytest -m "not stack and not charts and not apiserver and not node and not browser and not faults and not e2e and not images"
 
 # pytest exits 5 when a marker selects no test; that is not a failure here.
 test: venv ## every test CI runs (starts the local stack itself)
 	@$(VENV)/bin/ruff check .
-	@$(VENV)/bin/pytest -m "not faults and not images" || [ $$? -eq 5 ]
+	@$(VENV)/bin/pytest -m "not faults and not images and not node" || [ $$? -eq 5 ]
 
 # ---------------------------------------------------------------- main job (docs/walkthrough.md)
 # `make demo`: stack up, tables, API + streaming job in the background, simulated players for

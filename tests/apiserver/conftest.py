@@ -13,11 +13,11 @@ import pytest
 from apiserverlib import crd_established, new_namespace, wait_for
 from kubernetes import config, dynamic
 
-from questline_apiserver import settings
 from questline_devkit.versions import repo_root
+from questline_node import settings
 
 ROOT = repo_root()
-APISERVER_CLI = [sys.executable, "-m", "questline_apiserver.cli"]
+APISERVER_CLI = [str(Path(sys.executable).parent / "questline-apiserver")]
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,8 @@ from apiserverlib import CHART, RELEASE, Helm, HookCompleter, HookRecord, as_sto
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
+from questline_node.settings import SERVICE_CIDR
+
 pytestmark = pytest.mark.apiserver
 
 # Value scenarios of the chart: none (values.yaml only), the kind cluster, production.
@@ -118,7 +120,7 @@ def _get(obj, path):
 
 def test_server_defaults_fill_what_the_chart_left_out(release, dyn):
     checked, wrong = 0, []
-    service_range = ipaddress.ip_network("10.96.0.0/16")
+    service_range = ipaddress.ip_network(SERVICE_CIDR)
     for obj in release.helm.manifest(release.namespace):
         stored = _stored(dyn, obj, release.namespace)
         expected = [(path, value, obj, stored) for path, value in DEFAULTS.get(obj["kind"], {}).items()]
