@@ -265,6 +265,9 @@ def test_streaming_test_pod_waits_for_a_committed_batch_past_its_record(render):
     env = env_of(container)
     assert env["QUESTLINE_EVENTS_TOPIC"] == TOPIC_EVENTS
     assert env["QUESTLINE_HDFS_URI"] == "hdfs://questline-hdfs-namenode:8020"
+    # kafka-clients is on the gateway JVM's own classpath (--jars would reach only a SparkContext).
+    class_path = env["PYSPARK_SUBMIT_ARGS"].split("--driver-class-path ", 1)[1].split()[0].split(":")
+    assert any("/kafka-clients-" in jar for jar in class_path)
     script = container["command"][-1]
     compile(script, "pod-spark-stream-progress", "exec")  # the embedded program is valid Python
     assert "settings.checkpoint_dir" in script and "/commits" in script and "/offsets/" in script
