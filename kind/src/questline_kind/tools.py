@@ -185,7 +185,7 @@ def build_skaffold(settings: Settings, *, force: bool = False) -> str:
             "nice", "-n", "10", _go(), "build", "-trimpath", "-tags", SKAFFOLD_TAGS,
             "-ldflags", skaffold_ldflags(settings, version), "-o", str(partial), SKAFFOLD_PACKAGE,
         ]  # fmt: skip
-        print(f"[kind] building skaffold {version} in {module_dir} (cold: many minutes; log: {log})", flush=True)
+        print(f"[kind] building skaffold {version} in {module_dir} (cold: ~7 min; log: {log})", flush=True)
         started = time.monotonic()
         cpu_before = _children_cpu_seconds()
         with open(log, "w") as out:
