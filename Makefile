@@ -57,7 +57,7 @@ KIND_CLI := $(VENV)/bin/questline-kind
 .PHONY: kind-tools kind-up dev kind-down smoke images-check
 kind-tools: venv ## build the pinned kind and skaffold (skaffold: several minutes, once)
 	@$(KIND_CLI) tools
-kind-up: venv ## create the kind cluster with ingress-nginx on ports 80/443 (idempotent)
+kind-up: venv tools ## create the kind cluster with Traefik on ports 80/443 (idempotent; builds helm first)
 	@$(KIND_CLI) up
 dev: venv ## skaffold dev on kind: build, deploy, port-forward API :8080 and Trino :8081, rebuild on change
 	@$(KIND_CLI) dev
@@ -80,6 +80,17 @@ images: venv images-deps ## build all images (make images IMAGE=trino for one); 
 	@nice -n 10 $(IMAGES_CLI) build $(IMAGE)
 test-images: venv images ## start each image in a real container (podman + runc) and check it does its job
 	@$(VENV)/bin/pytest -m images tests/images
+
+# ---------------------------------------------------------------- the one-node cluster (docs/kubernetes.md)
+# The same skaffold.yaml (profile `node`) on `make node-up`'s cluster: images built with buildah by
+# questline-images and pushed to the node's registry 127.0.0.1:5000, Kafka in plain mode.
+.PHONY: node-run node-dev test-cluster
+node-run: venv tools ## skaffold run -p node: build, push, deploy, wait until everything is up
+	@$(KIND_CLI) node-run
+node-dev: venv tools ## skaffold dev -p node: the same, then rebuild and redeploy on change
+	@$(KIND_CLI) node-dev
+test-cluster: venv tools ## the stack on the one-node cluster for real: deploy, helm test, smoke, accounting (long)
+	@$(VENV)/bin/pytest -s -m cluster tests/cluster
 
 # ---------------------------------------------------------------- game API (docs/api.md)
 .PHONY: api bench-deps bench-api
@@ -174,12 +185,12 @@ lint: venv ## ruff
 	@$(VENV)/bin/ruff format --check .
 
 test-unit: venv ## fast tests: no servers needed
-	@$(VENV)/bin/pytest -m "not stack and not charts and not apiserver and not node and not browser and not faults and not e2e and not images"
+	@$(VENV)/bin/pytest -m "not stack and not charts and not apiserver and not node and not browser and not faults and not e2e and not images and not cluster"
 
 # pytest exits 5 when a marker selects no test; that is not a failure here.
 test: venv ## every test CI runs (starts the local stack itself)
 	@$(VENV)/bin/ruff check .
-	@$(VENV)/bin/pytest -m "not faults and not images and not node" || [ $$? -eq 5 ]
+	@$(VENV)/bin/pytest -m "not faults and not images and not node and not cluster" || [ $$? -eq 5 ]
 
 # ---------------------------------------------------------------- main job (docs/walkthrough.md)
 # `make demo`: stack up, tables, API + streaming job in the background, simulated players for

@@ -1,6 +1,7 @@
 """values-kind.yaml fits a laptop: at most 4 CPU and 12 GiB requested in total, counting
 every workload, hook Job and Kafka node the chart renders plus the Spark executors its
-drivers start (helm test pods are transient and not counted)."""
+drivers start (helm test pods are transient and not counted), with Kafka in either mode:
+Strimzi's (node pools and the topic operator) or plain (the StatefulSet and the topic Job)."""
 
 import re
 
@@ -75,8 +76,9 @@ def requested(resources) -> dict[str, tuple[float, float]]:
     return totals
 
 
-def test_kind_values_request_at_most_4_cpu_and_12_gib(render):
-    _, resources = render(("values-kind.yaml",))
+@pytest.mark.parametrize("sets", [(), ("kafka.mode=plain",)], ids=["strimzi", "plain"])
+def test_kind_values_request_at_most_4_cpu_and_12_gib(render, sets):
+    _, resources = render(("values-kind.yaml",), sets)
     totals = requested(resources)
     total_cpu = sum(c for c, _ in totals.values())
     total_gib = sum(m for _, m in totals.values()) / 2**30
@@ -86,8 +88,18 @@ def test_kind_values_request_at_most_4_cpu_and_12_gib(render):
     assert total_cpu <= CPU_BUDGET
     assert total_gib <= MEMORY_BUDGET_GIB
     # Every part of the stack is counted: the sum is not trivially small.
-    assert any(name.startswith("KafkaNodePool/") for name in totals)
+    kafka_nodes = "StatefulSet/questline-dual" if sets else "KafkaNodePool/dual"
+    assert kafka_nodes in totals
     assert "Spark executors" in totals
+
+
+def test_plain_kafka_requests_what_the_node_pool_says(render):
+    # Plain mode runs nodePools[0] itself: the same requests as the Strimzi node pool, plus the
+    # topic Job in place of the topic operator.
+    _, strimzi = render(("values-kind.yaml",))
+    _, plain = render(("values-kind.yaml",), ("kafka.mode=plain",))
+    assert requested(plain)["StatefulSet/questline-dual"] == requested(strimzi)["KafkaNodePool/dual"]
+    assert any(name.startswith("Job/questline-kafka-topics-") for name in requested(plain))
 
 
 def test_the_budget_check_counts_executors(render):

@@ -105,10 +105,20 @@ def test_the_settings_scan_finds_the_variables_both_sides_rely_on():
     assert {"KAFKA_BOOTSTRAP_SERVERS", "QUESTLINE_HDFS_URI", "QUESTLINE_TRINO_URL"} <= names_read_by(SPARK_SETTINGS)
 
 
-def test_topic_schema_and_tables_agree_with_questline_events(render):
-    _, resources = render(())
+def _topics(resources) -> set[str]:
+    """Topic names: KafkaTopics (strimzi mode) or those the plain-mode topic Job creates."""
     topics = {r["metadata"]["name"] for r in resources if r["kind"] == "KafkaTopic"}
-    assert TOPIC_EVENTS in topics
+    for r in resources:
+        if r["kind"] == "Job" and "-kafka-topics-" in r["metadata"]["name"]:
+            script = r["spec"]["template"]["spec"]["containers"][0]["command"][-1]
+            topics |= set(re.findall(r'--create --if-not-exists \\\s+--topic "([^"]+)"', script))
+    return topics
+
+
+@pytest.mark.parametrize("sets", [(), ("kafka.mode=plain",)], ids=["strimzi", "plain"])
+def test_topic_schema_and_tables_agree_with_questline_events(render, sets):
+    _, resources = render((), sets)
+    assert TOPIC_EVENTS in _topics(resources)
     for r in resources:
         if r["kind"] == "Pod" and r["metadata"]["name"].endswith("trino-test"):
             query = next(a for a in r["spec"]["containers"][0]["command"] if a.startswith("--execute="))
@@ -130,8 +140,9 @@ def _service_ports(resources) -> dict[str, set[int]]:
     return services
 
 
-def test_every_endpoint_points_at_a_rendered_service_and_port(render):
-    _, resources = render(())
+@pytest.mark.parametrize("sets", [(), ("kafka.mode=plain",)], ids=["strimzi", "plain"])
+def test_every_endpoint_points_at_a_rendered_service_and_port(render, sets):
+    _, resources = render((), sets)
     services = _service_ports(resources)
     env = {}
     for r in resources:

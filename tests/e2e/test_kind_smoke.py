@@ -33,7 +33,7 @@ def deployed():
         pytest.skip(f"the kind end-to-end path cannot run here: {reason}")
     env = {**os.environ, "PATH": f"{settings.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     result = subprocess.run(
-        [tools.find(settings, "skaffold"), "run", "--profile", "kind", "--kube-context", settings.kube_context],
+        [tools.find(settings, "skaffold"), "run", "--profile", "kind", "--kube-context", settings.kind_context],
         cwd=settings.repo,
         env=env,
         capture_output=True,

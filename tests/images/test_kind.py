@@ -5,6 +5,7 @@ import yaml
 from imagelib import REPO
 
 from questline_devkit.versions import versions
+from questline_kind import cluster as cluster_module
 from questline_kind import settings as kind_settings
 from questline_kind import tools
 
@@ -47,3 +48,92 @@ def test_a_bad_timeout_setting_is_explained(monkeypatch):
     monkeypatch.setenv("QUESTLINE_SMOKE_TIMEOUT", "soon")
     with pytest.raises(kind_settings.SettingsError, match="QUESTLINE_SMOKE_TIMEOUT='soon' is not a number"):
         kind_settings.load()
+
+
+def _set_values(argv: list[str]) -> dict[str, str]:
+    return dict(argv[i + 1].split("=", 1) for i, a in enumerate(argv) if a in ("--set", "--set-string"))
+
+
+def test_traefik_is_installed_from_its_pinned_chart_as_the_class_the_kind_values_use(cluster):
+    argv = cluster_module.traefik_install_argv("helm", kind_settings.load())
+    assert argv[argv.index("--version") + 1] == versions()["kind"]["traefik_chart"]
+    assert argv[argv.index("--repo") + 1] == "https://traefik.github.io/charts"
+    values = _set_values(argv)
+    kind_values = yaml.safe_load((REPO / "charts" / "questline" / "values-kind.yaml").read_text())
+    assert values["ingressClass.name"] == kind_values["api"]["ingress"]["className"] == "traefik"
+    # It binds the node ports that cluster.yaml maps to the host, on the node cluster.yaml labels.
+    node = next(n for n in cluster["nodes"] if n.get("labels", {}).get("ingress-ready") == "true")
+    host_ports = {m["containerPort"] for m in node["extraPortMappings"]}
+    assert {int(values["ports.web.hostPort"]), int(values["ports.websecure.hostPort"])} == host_ports
+    assert values["nodeSelector.ingress-ready"] == "true"
+    assert argv[argv.index("--kube-context") + 1] == kind_settings.load().kind_context
+
+
+def test_the_smoke_host_header_defaults_to_the_ingress_urls_host(monkeypatch):
+    monkeypatch.delenv("QUESTLINE_INGRESS_HOST", raising=False)
+    monkeypatch.setenv("QUESTLINE_INGRESS_URL", "http://questline.localtest.me")
+    assert kind_settings.load().ingress_host == "questline.localtest.me"
+
+
+def test_the_smoke_can_send_the_host_header_to_an_address(monkeypatch):
+    # No DNS for the Ingress host (the one-node cluster here): connect to an address, name the host.
+    monkeypatch.setenv("QUESTLINE_INGRESS_URL", "http://127.0.0.1:8088/")
+    monkeypatch.setenv("QUESTLINE_INGRESS_HOST", "questline.localtest.me")
+    settings = kind_settings.load()
+    assert (settings.ingress_url, settings.ingress_host) == ("http://127.0.0.1:8088", "questline.localtest.me")
+
+
+def test_a_bad_ingress_host_is_explained(monkeypatch):
+    monkeypatch.setenv("QUESTLINE_INGRESS_HOST", "http://questline.localtest.me/")
+    with pytest.raises(kind_settings.SettingsError, match=r"QUESTLINE_INGRESS_HOST=.* must be a bare host name"):
+        kind_settings.load()
+
+
+def test_the_smoke_context_is_kinds_unless_set(monkeypatch):
+    monkeypatch.delenv("QUESTLINE_KUBE_CONTEXT", raising=False)
+    assert kind_settings.load().kube_context == kind_settings.load().kind_context == "kind-questline"
+    monkeypatch.setenv("QUESTLINE_KUBE_CONTEXT", "questline-node")
+    assert kind_settings.load().kube_context == "questline-node"
+    assert kind_settings.load().kind_context == "kind-questline"
+
+
+def test_the_smoke_traffic_carries_the_host_header_to_the_address(monkeypatch):
+    """A real HTTP server on loopback stands where the ingress controller would: it routes by Host
+    like an Ingress rule (202 for questline.localtest.me, 404 otherwise)."""
+    import http.server
+    import threading
+
+    from questline_kind import smoke
+
+    seen = []
+
+    class Route(http.server.BaseHTTPRequestHandler):
+        def _answer(self):
+            seen.append((self.command, self.path, self.headers["Host"]))
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            self.send_response(202 if self.headers["Host"] == "questline.localtest.me" else 404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_POST = do_DELETE = _answer
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Route)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("QUESTLINE_INGRESS_URL", f"http://127.0.0.1:{server.server_port}")
+        monkeypatch.setenv("QUESTLINE_INGRESS_HOST", "questline.localtest.me")
+        smoke.post_traffic(kind_settings.load(), "p1")
+        assert len(seen) == len(smoke.actions("p1"))
+        assert {host for _, _, host in seen} == {"questline.localtest.me"}
+        # Without the setting the Host is the address, which no Ingress rule matches.
+        monkeypatch.delenv("QUESTLINE_INGRESS_HOST")
+        with pytest.raises(smoke.SmokeFailure, match="answered 404"):
+            smoke.post_traffic(kind_settings.load(), "p2")
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -105,7 +105,7 @@ def _kind_profile(skaffold) -> dict:
 
 def test_the_kind_profile_loads_images_instead_of_pushing_them(skaffold):
     profile = _kind_profile(skaffold)
-    context = kind_settings.load().kube_context
+    context = kind_settings.load().kind_context
     assert profile["build"]["local"]["push"] is False
     assert profile["deploy"]["kubeContext"] == context
     assert {"kubeContext": context} in profile["activation"]

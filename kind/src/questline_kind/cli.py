@@ -1,4 +1,5 @@
-"""questline-kind up|down|dev|smoke|tools: the laptop path to the stack on Kubernetes."""
+"""questline-kind up|down|dev|smoke|tools: the laptop path to the stack on Kubernetes;
+node-run|node-dev: the same skaffold.yaml on the one-node cluster (profile `node`)."""
 
 import argparse
 import os
@@ -13,14 +14,36 @@ def _dev(settings) -> None:
     skaffold = tools.ensure(settings, "skaffold")
     tools.ensure(settings, "helm")
     env = {**os.environ, "PATH": f"{settings.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    argv = [skaffold, "dev", "--profile", "kind", "--kube-context", settings.kube_context, "--port-forward"]
+    argv = [skaffold, "dev", "--profile", "kind", "--kube-context", settings.kind_context, "--port-forward"]
     os.chdir(settings.repo)
+    os.execve(skaffold, argv, env)
+
+
+def skaffold_node_argv(settings, skaffold: str, command: str, *, port_forward: bool = True) -> list[str]:
+    """skaffold run|dev of the node profile: images pushed to the node's registry (--default-repo
+    rewrites questline/<name> to <registry>/questline_<name>, which the chart then pulls)."""
+    argv = [
+        skaffold, command, "--profile", "node",
+        "--kube-context", settings.node_context,
+        "--default-repo", settings.node_registry,
+        "--insecure-registry", settings.node_registry,
+    ]  # fmt: skip
+    return argv + (["--port-forward"] if port_forward else [])
+
+
+def _node(settings, command: str) -> None:
+    skaffold = tools.ensure(settings, "skaffold")
+    tools.ensure(settings, "helm")
+    env = {**os.environ, "PATH": f"{settings.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    os.chdir(settings.repo)
+    argv = skaffold_node_argv(settings, skaffold, command)
+    print("[kind] " + " ".join(argv), flush=True)
     os.execve(skaffold, argv, env)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="questline-kind", description=__doc__)
-    parser.add_argument("command", choices=("up", "down", "dev", "smoke", "tools"))
+    parser.add_argument("command", choices=("up", "down", "dev", "smoke", "tools", "node-run", "node-dev"))
     args = parser.parse_args(argv)
     try:
         settings = load()
@@ -30,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
             cluster.down(settings)
         elif args.command == "dev":
             _dev(settings)
+        elif args.command in ("node-run", "node-dev"):
+            _node(settings, args.command.removeprefix("node-"))
         elif args.command == "smoke":
             smoke.run(settings)
         else:

@@ -1,5 +1,6 @@
-"""Create and delete the kind cluster: one node, ingress-nginx on the host's ports 80/443, and the
-namespace the stack is deployed into (skaffold.yaml installs the Strimzi operator there first)."""
+"""Create and delete the kind cluster: one node, Traefik as the ingress controller on the host's
+ports 80/443 (IngressClass `traefik`, as on the one-node cluster), and the namespace the stack is
+deployed into (skaffold.yaml installs the Strimzi operator there first)."""
 
 import subprocess
 
@@ -9,8 +10,34 @@ from questline_devkit.versions import versions
 from questline_kind import kube, tools
 from questline_kind.settings import Settings
 
-INGRESS_NAMESPACE = "ingress-nginx"
-INGRESS_CHART_REPO = "https://kubernetes.github.io/ingress-nginx"
+INGRESS_NAMESPACE = "traefik"
+INGRESS_RELEASE = "traefik"
+# Traefik's official chart repository (the same chart is at oci://ghcr.io/traefik/helm/traefik).
+INGRESS_CHART_REPO = "https://traefik.github.io/charts"
+INGRESS_CLASS = "traefik"
+
+
+def traefik_install_argv(helm: str, settings: Settings) -> list[str]:
+    """helm upgrade --install of Traefik at [kind].traefik_chart: its entry points web/websecure bind
+    the node's ports 80/443 (hostPort; cluster.yaml maps them to the host's), on the node labelled
+    ingress-ready, serving Ingresses of class `traefik` (values-kind.yaml's className)."""
+    return [
+        helm, "upgrade", "--install", INGRESS_RELEASE, "traefik",
+        "--repo", INGRESS_CHART_REPO,
+        "--version", versions()["kind"]["traefik_chart"],
+        "--kube-context", settings.kind_context,
+        "--namespace", INGRESS_NAMESPACE, "--create-namespace",
+        "--set", f"ingressClass.name={INGRESS_CLASS}",
+        "--set", "ingressClass.isDefaultClass=true",
+        "--set", "ports.web.hostPort=80",
+        "--set", "ports.websecure.hostPort=443",
+        "--set", "service.type=NodePort",
+        "--set-string", "nodeSelector.ingress-ready=true",
+        # One node, host ports: the old pod must go before the new one can bind them.
+        "--set", "updateStrategy.rollingUpdate.maxUnavailable=1",
+        "--set", "updateStrategy.rollingUpdate.maxSurge=0",
+        "--wait", "--timeout", "5m",
+    ]  # fmt: skip
 
 
 def _run(argv: list[str]) -> str:
@@ -41,26 +68,13 @@ def up(settings: Settings) -> None:
             ]
         )  # fmt: skip
     # The controller binds the node's ports 80/443 (mapped to the host's by cluster.yaml).
-    _run(
-        [
-            helm, "upgrade", "--install", "ingress-nginx", "ingress-nginx",
-            "--repo", INGRESS_CHART_REPO,
-            "--version", versions()["kind"]["ingress_nginx_chart"],
-            "--kube-context", settings.kube_context,
-            "--namespace", INGRESS_NAMESPACE, "--create-namespace",
-            "--set", "controller.hostPort.enabled=true",
-            "--set", "controller.service.type=NodePort",
-            "--set-string", "controller.nodeSelector.ingress-ready=true",
-            "--set", "controller.ingressClassResource.default=true",
-            "--wait", "--timeout", "5m",
-        ]
-    )  # fmt: skip
-    api = kube.api_client(settings)
+    _run(traefik_install_argv(helm, settings))
+    api = kube.api_client(settings, settings.kind_context)
     core = client.CoreV1Api(api)
     if not any(ns.metadata.name == settings.namespace for ns in core.list_namespace().items):
         core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=settings.namespace)))
     kube.wait_until_ready(api, INGRESS_NAMESPACE, timeout=300)
-    print(f"[kind] ready: context {settings.kube_context}; next: make dev", flush=True)
+    print(f"[kind] ready: context {settings.kind_context}; next: make dev", flush=True)
 
 
 def down(settings: Settings) -> None:

@@ -14,8 +14,9 @@ class NotReady(TimeoutError):
     pass
 
 
-def api_client(settings: Settings) -> ApiClient:
-    return config.new_client_from_config(context=settings.kube_context)
+def api_client(settings: Settings, context: str | None = None) -> ApiClient:
+    """A client for `context`, by default the smoke test's (QUESTLINE_KUBE_CONTEXT)."""
+    return config.new_client_from_config(context=context or settings.kube_context)
 
 
 def _deployment_problem(d: client.V1Deployment) -> str | None:

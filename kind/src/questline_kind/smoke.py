@@ -62,13 +62,15 @@ def expected_counts(player_id: str) -> dict[str, collections.Counter]:
 
 
 def post_traffic(settings: Settings, player_id: str) -> None:
-    with httpx.Client(base_url=settings.ingress_url, timeout=30) as http:
+    # The Host header picks the Ingress rule, so the URL may be an address (no DNS needed for the host).
+    headers = {"Host": settings.ingress_host}
+    with httpx.Client(base_url=settings.ingress_url, headers=headers, timeout=30) as http:
         for action in actions(player_id):
             # A fresh key per action: retries of the smoke test itself never collapse two actions.
             headers = {"Idempotency-Key": str(uuid.uuid4())}
             response = http.request(action.method, action.path, json=action.body, headers=headers)
             if response.status_code != 202:
-                where = f"{action.method} {settings.ingress_url}{action.path}"
+                where = f"{action.method} {settings.ingress_url}{action.path} (Host: {settings.ingress_host})"
                 raise SmokeFailure(f"{where} answered {response.status_code}: {response.text}")
 
 

@@ -121,3 +121,16 @@ def expected_event_id_for(player_id, key):
     from questline_loadgen.world import Action
 
     return expected_event_id(Action("default", player_id, key, {}, ""))
+
+
+def test_behind_an_ingress_every_request_carries_one_host_header(tmp_path):
+    # An ingress routes by host; reached by address (no DNS), the host name is sent as the header.
+    api = InProcessApi()
+    truth = simulate(api.transport(), tmp_path, send_player_host=False, host_header="questline.localtest.me")
+    assert truth.total_acknowledged > 0
+    assert {e["request"]["host"] for e in api.producer.events} == {"questline.localtest.me"}
+
+
+def test_a_host_header_with_per_player_hosts_is_refused(tmp_path):
+    with pytest.raises(settings_module.SettingsError, match="needs QUESTLINE_LOADGEN_SEND_PLAYER_HOST=false"):
+        settings_module.load([], {"QUESTLINE_LOADGEN_HOST_HEADER": "questline.localtest.me"})

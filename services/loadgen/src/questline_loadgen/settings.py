@@ -41,6 +41,9 @@ class Settings:
     # Send each player's own Host header, as the original's Apache Bench runs did.
     # Turn off when the API sits behind an ingress that routes by host.
     send_player_host: bool
+    # Host header of every request when send_player_host is off: an ingress reached by address
+    # (no DNS for its host name) still routes by this name. None: the URL's host.
+    host_header: str | None
     ground_truth_path: Path
     progress: bool
 
@@ -82,6 +85,7 @@ _OPTIONS = (
     _Option("--max-retries", "QUESTLINE_LOADGEN_MAX_RETRIES", int, 6, 0, 100, "retries", "retries per request"),
     _Option("--max-batch", "QUESTLINE_LOADGEN_MAX_BATCH", int, 25, 1, 1000, "events", "largest mobile batch"),
     _Option("--send-player-host", "QUESTLINE_LOADGEN_SEND_PLAYER_HOST", bool, True, None, None, "", "Host per player"),
+    _Option("--host-header", "QUESTLINE_LOADGEN_HOST_HEADER", str, None, None, None, "", "Host of every request"),
     _Option("--ground-truth", "QUESTLINE_LOADGEN_GROUND_TRUTH", Path, None, None, None, "", "ground-truth JSON path"),
     _Option("--progress", "QUESTLINE_LOADGEN_PROGRESS", bool, True, None, None, "", "show a progress bar"),
 )
@@ -141,6 +145,12 @@ def load(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         raise SettingsError(
             f"QUESTLINE_API_URL={values['api_url']!r} is not an http(s) URL (expected http://host:port)"
         )
+    if values["host_header"] is not None:
+        values["host_header"] = values["host_header"].strip()
+        if values["send_player_host"]:
+            raise SettingsError("QUESTLINE_LOADGEN_HOST_HEADER needs QUESTLINE_LOADGEN_SEND_PLAYER_HOST=false")
+        if not re.fullmatch(r"[A-Za-z0-9.-]+(:\d+)?", values["host_header"]):
+            raise SettingsError(f"QUESTLINE_LOADGEN_HOST_HEADER={values['host_header']!r} is not a host name")
     values["run_id"] = values["run_id"] or new_run_id()
     if not _RUN_ID.match(values["run_id"]):
         raise SettingsError(f"QUESTLINE_LOADGEN_RUN_ID={values['run_id']!r} must be 1-24 letters or digits")

@@ -152,6 +152,8 @@ class Simulator:
         }
         if self.settings.send_player_host:
             headers["Host"] = player.host
+        elif self.settings.host_header:
+            headers["Host"] = self.settings.host_header
         if request.idempotency_key:
             headers["Idempotency-Key"] = request.idempotency_key
         return headers

@@ -1,0 +1,189 @@
+"""The stack on the one-node cluster for real (marker `cluster`, `make test-cluster`): the node is
+brought up if needed (`questline-node up`), `skaffold run -p node` builds every image with buildah,
+pushes it to the node's registry and deploys the chart, then every pod is Ready, `helm test` passes,
+the smoke posts through the Ingress and finds exactly its events in Trino, and a simulator run through
+the Ingress is accounted for: N acknowledged, N in tables, 0 missing, 0 duplicated.
+
+Skips, saying why, when questline-node or questline-images is not installed (the node and images
+work streams provide them). Long: a cold run builds seven images and starts the whole stack.
+Settings: questline_kind.settings (QUESTLINE_NODE_CONTEXT, QUESTLINE_NODE_REGISTRY,
+QUESTLINE_NODE_INGRESS_URL, QUESTLINE_CLUSTER_ACCOUNTING_SECONDS, QUESTLINE_SMOKE_TIMEOUT).
+"""
+
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import trino
+from kubernetes import client
+
+from questline_analytics import accounting
+from questline_events import DATABASE
+from questline_kind import cli, kube, smoke, tools
+from questline_kind import settings as kind_settings
+
+pytestmark = pytest.mark.cluster
+
+REPO = Path(__file__).resolve().parents[2]
+INGRESS_HOST = "questline.localtest.me"  # values-kind.yaml api.ingress.host
+RELEASE = NAMESPACE = "questline"
+
+
+def _installed(name: str) -> str | None:
+    venv = REPO / ".venv" / "bin" / name
+    return str(venv) if os.access(venv, os.X_OK) else shutil.which(name)
+
+
+def _log_dir() -> Path:
+    base = Path(os.environ.get("QUESTLINE_ARTIFACTS_DIR") or f"/var/tmp/questline-{os.getuid()}/artifacts")
+    path = base / "cluster" / time.strftime("%Y%m%dT%H%M%S")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _run_logged(argv: list[str], log: Path, env: dict[str, str], what: str) -> float:
+    """Run argv with its output in log; fail naming the log and its tail. Returns the seconds it took."""
+    print(f"[cluster] {what}: {' '.join(argv)} (log: {log})", flush=True)
+    started = time.monotonic()
+    with open(log, "w") as out:
+        result = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+    took = time.monotonic() - started
+    if result.returncode != 0:
+        tail = "".join(log.read_text().splitlines(keepends=True)[-40:])
+        pytest.fail(f"{what} failed (exit {result.returncode}, {took:.0f}s; log {log}):\n{tail}", pytrace=False)
+    print(f"[cluster] {what}: done in {took:.0f}s", flush=True)
+    return took
+
+
+def _env_of(node_cli: str) -> dict[str, str]:
+    """The environment the node's clients need (KUBECONFIG...), if `questline-node env` prints it."""
+    env = dict(os.environ)
+    result = subprocess.run([node_cli, "env"], capture_output=True, text=True)
+    if result.returncode == 0:
+        for line in result.stdout.splitlines():
+            line = line.strip().removeprefix("export ").strip()
+            if "=" in line and not line.startswith("#"):
+                key, value = line.split("=", 1)
+                env[key] = value.strip("'\"")
+    return env
+
+
+@dataclasses.dataclass
+class Deployed:
+    settings: kind_settings.Settings
+    env: dict[str, str]
+    logs: Path
+    helm: str
+    deploy_seconds: float
+
+
+@pytest.fixture(scope="module")
+def deployed() -> Deployed:
+    node_cli, images_cli = _installed("questline-node"), _installed("questline-images")
+    missing = [n for n, path in (("questline-node", node_cli), ("questline-images", images_cli)) if not path]
+    if missing:
+        pytest.skip(
+            f"{' and '.join(missing)} not installed: the one-node cluster and the image builds are not on this branch"
+        )
+    logs = _log_dir()
+    _run_logged([node_cli, "up"], logs / "node-up.log", dict(os.environ), "questline-node up")
+    env = _env_of(node_cli)
+    for key in ("KUBECONFIG",):
+        if key in env:
+            os.environ[key] = env[key]  # the Kubernetes client of kube.api_client reads it
+    base = kind_settings.load()
+    settings = dataclasses.replace(
+        base,
+        kube_context=base.node_context,
+        ingress_url=base.node_ingress_url,
+        ingress_host=INGRESS_HOST,
+    )
+    skaffold = tools.ensure(settings, "skaffold")
+    helm = tools.ensure(settings, "helm")
+    env["PATH"] = f"{settings.bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    env["SKAFFOLD_UPDATE_CHECK"] = "false"
+    argv = cli.skaffold_node_argv(settings, skaffold, "run", port_forward=False)
+    took = _run_logged(argv, logs / "skaffold-run.log", env, "skaffold run -p node")
+    return Deployed(settings, env, logs, helm, took)
+
+
+def _trino_url(d: Deployed) -> str:
+    """Trino through its Service's cluster IP (the node's kube-proxy routes it from this host)."""
+    if d.settings.trino_url:
+        return d.settings.trino_url
+    api = kube.api_client(d.settings)
+    service = client.CoreV1Api(api).read_namespaced_service(d.settings.trino_service, NAMESPACE)
+    port = next(p.port for p in service.spec.ports if p.name in ("http", None) or p.port == 8080)
+    return f"http://{service.spec.cluster_ip}:{port}"
+
+
+def test_every_pod_becomes_ready(deployed):
+    api = kube.api_client(deployed.settings)
+    kube.wait_until_ready(api, NAMESPACE, timeout=deployed.settings.timeout)
+    pods = client.CoreV1Api(api).list_namespaced_pod(NAMESPACE).items
+    not_running = [
+        p.metadata.name
+        for p in pods
+        if p.status.phase not in ("Running", "Succeeded") and not p.metadata.name.endswith("-test")
+    ]
+    assert not not_running, f"pods not running: {not_running}"
+    print(f"[cluster] {len(pods)} pods; skaffold run took {deployed.deploy_seconds:.0f}s", flush=True)
+
+
+def test_helm_test_passes_for_every_component(deployed):
+    argv = [
+        deployed.helm, "test", RELEASE, "--namespace", NAMESPACE,
+        "--kube-context", deployed.settings.kube_context, "--timeout", "20m", "--logs",
+    ]  # fmt: skip
+    _run_logged(argv, deployed.logs / "helm-test.log", deployed.env, "helm test")
+    log = (deployed.logs / "helm-test.log").read_text()
+    for pod in (
+        "api-test",
+        "api-kafka-test",
+        "kafka-test",
+        "hdfs-test",
+        "hive-metastore-test",
+        "trino-test",
+        "spark-test",
+    ):
+        assert f"questline-{pod}" in log, (
+            f"helm test did not run questline-{pod} (log {deployed.logs / 'helm-test.log'})"
+        )
+
+
+def test_smoke_over_the_ingress_finds_exactly_its_events_in_trino(deployed):
+    settings = dataclasses.replace(deployed.settings, trino_url=_trino_url(deployed))
+    result = smoke.run(settings)
+    assert result.counts == smoke.expected_counts(result.player_id)
+
+
+def test_a_simulator_run_through_the_ingress_is_accounted_for_exactly(deployed):
+    loadgen = _installed("questline-loadgen")
+    assert loadgen, "questline-loadgen not installed (make venv)"
+    truth_path = deployed.logs / "ground-truth.json"
+    seconds = deployed.settings.cluster_accounting_seconds
+    argv = [
+        loadgen, "--api-url", deployed.settings.ingress_url,
+        # The Ingress routes by host: one Host header for every player, not each player's own.
+        "--no-send-player-host", "--host-header", INGRESS_HOST,
+        "--duration", f"{seconds:g}", "--rate", "50", "--players", "100",
+        "--no-progress", "--ground-truth", str(truth_path),
+    ]  # fmt: skip
+    _run_logged(argv, deployed.logs / "loadgen.log", deployed.env, f"simulator, {seconds:g}s through the Ingress")
+    truth = json.loads(truth_path.read_text())
+    url = _trino_url(deployed)
+    conn = trino.dbapi.connect(
+        host=url, user="questline-cluster-test", catalog=deployed.settings.trino_catalog, schema=DATABASE
+    )
+    with contextlib.closing(conn):
+        result = accounting.wait_until_caught_up(conn, truth, timeout=deployed.settings.timeout)
+    print(f"[cluster] accounting: {result.line()}", flush=True)
+    assert result.acknowledged > 0
+    assert result.ok, "; ".join(result.problems())
+    assert result.in_tables >= result.acknowledged
