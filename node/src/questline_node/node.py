@@ -160,6 +160,9 @@ def _up(s: NodeSettings) -> None:
     control_plane.start(s, KUBELET, configs.kubelet_argv(s), p[KUBELET], ((s.node_ip, 10250),))
     process.wait_until(s, KUBELET, lambda: node_ready(s), timeout=s.start_timeout, what=f"Ready as node {s.node_name}")
     control_plane.start(s, KUBE_PROXY, configs.kube_proxy_argv(s), p[KUBE_PROXY], (("127.0.0.1", s.port(16)),))
+    # kube-proxy puts its jumps at the top of FORWARD on its first sync; ours goes back before them.
+    process.wait_until(s, KUBE_PROXY, lambda: network.kube_proxy_synced(), timeout=s.start_timeout,
+                       what="synced (its iptables rules in place)")  # fmt: skip
     network.ensure_first(s)
     apply_addons(s, refs)
     for namespace, name in ADDONS:
