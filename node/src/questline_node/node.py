@@ -177,7 +177,8 @@ def _up(s: NodeSettings) -> None:
     control_plane.start(s, CONTROLLER_MANAGER, configs.controller_manager_argv(s), p[CONTROLLER_MANAGER],
                         (("127.0.0.1", s.port(17)),))  # fmt: skip
     control_plane.start(s, SCHEDULER, configs.scheduler_argv(s), p[SCHEDULER], (("127.0.0.1", s.port(19)),))
-    control_plane.start(s, REGISTRY, configs.registry_argv(s), p[REGISTRY], (("127.0.0.1", s.registry_port),))
+    control_plane.start(s, REGISTRY, configs.registry_argv(s), p[REGISTRY], (("127.0.0.1", s.registry_port),),
+                        env=configs.REGISTRY_ENV)  # fmt: skip
     # The images every system pod runs, pause first (the kubelet needs it for any pod at all).
     refs = {name: images.ensure(s, image) for name, image in images.system_images(s).items()}
     if not Path("/run/containerd").exists():
