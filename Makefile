@@ -137,7 +137,7 @@ node-down: venv ## stop the node, data kept; leaves no process, mount, netns, ve
 	@$(NODE) down
 node-purge: venv ## stop the node and delete its state (etcd, registry, volumes, certificates)
 	@$(NODE) purge
-node-load: venv ## push $$QUESTLINE_CACHE/images/$$IMAGE.oci.tar into the node's registry (make node-load IMAGE=game-api)
+node-load: venv ## push the OCI archive QUESTLINE_CACHE/images/IMAGE.oci.tar into the node registry (make node-load IMAGE=game-api)
 	@test -n "$(IMAGE)" || { echo "usage: make node-load IMAGE=<name>" >&2; exit 2; }
 	@$(NODE) load $(IMAGE)
 test-node: venv node-deps ## pods, Services + DNS, PVCs, Ingress, OOM, probes, Jobs, RBAC, restart, purge on a fresh node

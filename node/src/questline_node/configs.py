@@ -14,6 +14,10 @@ MIRRORED = ("docker.io", "quay.io", "registry.k8s.io", "ghcr.io")
 
 PAUSE_IMAGE = "questline/pause"
 
+# The registry (3.x) exports OpenTelemetry traces to localhost:4318 by default and logs an
+# error each time nothing answers; there is no collector here.
+REGISTRY_ENV = {"OTEL_TRACES_EXPORTER": "none"}
+
 
 def pause_image(s: NodeSettings) -> str:
     return f"{s.registry}/{PAUSE_IMAGE}:{s.version_of('pause')}"

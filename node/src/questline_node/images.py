@@ -86,6 +86,10 @@ def busybox_rootfs(s: BuildSettings) -> Path:
     debs.mkdir(parents=True, exist_ok=True)
     log("fetching busybox-static (Debian)")
     result = subprocess.run(["apt-get", "download", "busybox-static"], cwd=debs, capture_output=True, text=True)
+    if result.returncode != 0:
+        # A fresh machine may have no package lists yet.
+        subprocess.run(["apt-get", "update", "-q"], capture_output=True, text=True)
+        result = subprocess.run(["apt-get", "download", "busybox-static"], cwd=debs, capture_output=True, text=True)
     found = sorted(debs.glob("busybox-static_*.deb"))
     if not found:
         raise BuildError(f"apt-get download busybox-static failed: {result.stderr.strip()}")
