@@ -45,8 +45,9 @@ def _kafka_env() -> dict[str, str]:
         "KAFKA_CONTROLLER_QUORUM_BOOTSTRAP_SERVERS": f"127.0.0.1:{KAFKA_CONTROLLER_PORT}",
         "KAFKA_CLUSTER_ID": "cXVlc3RsaW5lLWltYWdlcw",
         "KAFKA_HEAP_OPTS": "-Xmx384m -Xms384m",
-        # Exercises the ___ -> - and __ -> _ rules of the env contract on a real key.
         "KAFKA_NUM_PARTITIONS": "2",
+        # The ___ -> - and __ -> _ rules of the env contract (Kafka only warns about an unknown key).
+        "KAFKA_QUESTLINE___TEST__KEY_NAME": "1",
     }
 
 
@@ -115,7 +116,8 @@ def test_kafka_serves_produce_and_consume_in_kraft_mode_and_keeps_data_across_a_
     assert _consume_all(topic, len(sent)) == sent
     # The generated configuration carries the mapped variable; the root filesystem stayed read-only.
     config = podman.exec(name, "cat", "/tmp/kafka/server.properties").stdout
-    assert "num.partitions=2" in config
+    assert "num.partitions=2" in config.splitlines()
+    assert "questline-test_key.name=1" in config.splitlines()
     assert podman.exec(name, "touch", "/opt/kafka/x").returncode != 0
     podman.remove(name)
 
@@ -183,3 +185,25 @@ def test_spark_executor_command_registers_with_a_driver_and_runs_its_tasks(podma
     assert "Successfully registered with driver" in podman.logs(executor)
     for name in (driver, executor, master):
         podman.remove(name)
+
+
+def test_each_oci_archive_holds_its_image_under_the_chart_tag(podman):
+    """What `make node-load` imports: $QUESTLINE_CACHE/images/<name>.oci.tar, named questline/<name>:<tag>."""
+    import subprocess
+
+    from questline_images import settings, specs
+
+    s = settings.load()
+    for name in specs.NAMES:
+        image = specs.spec(name)
+        podman.image(name)
+        archive = s.archive(name)
+        assert archive.is_file(), f"{archive} is missing: run `make images IMAGE={name}`"
+        result = subprocess.run(
+            ["skopeo", "inspect", f"oci-archive:{archive}:{image.repository}:{image.tag}"],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+        labels = json.loads(result.stdout)["Labels"]
+        assert labels["org.opencontainers.image.version"] == image.tag
