@@ -207,3 +207,28 @@ def test_each_oci_archive_holds_its_image_under_the_chart_tag(podman):
         assert result.returncode == 0, result.stderr
         labels = json.loads(result.stdout)["Labels"]
         assert labels["org.opencontainers.image.version"] == image.tag
+
+
+def test_game_api_is_ready_with_the_kafka_image_and_puts_an_event_on_it(podman, tmp_path):
+    from confluent_kafka.admin import NewTopic
+
+    from questline_events import TOPIC_EVENTS
+
+    kafka = podman.start(
+        "qi-kafka-for-api", podman.image("kafka"), env=_kafka_env(),
+        volumes={str(volume(tmp_path, "kafka-data", 1001)): "/var/lib/kafka/data"},
+    )  # fmt: skip
+    podman.wait(kafka, _kafka_ready, "serving metadata")
+    admin = _admin()
+    for future in admin.create_topics([NewTopic(TOPIC_EVENTS, num_partitions=1, replication_factor=1)]).values():
+        future.result(30)
+    env = {"QUESTLINE_API_BIND": f"127.0.0.1:{API_PORT}", "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{KAFKA_PORT}"}
+    api = podman.start("qi-game-api-kafka", podman.image("game-api"), env=env)
+    url = f"http://127.0.0.1:{API_PORT}"
+    podman.wait(api, lambda: http_get(f"{url}/readyz")[0] == 200, "ready with Kafka", timeout=90)
+    status, body = http_get(f"{url}/purchase_a_sword?sword_type=katana", timeout=15)
+    assert status < 300, body
+    events = [json.loads(v) for v in _consume_all(TOPIC_EVENTS, 1)]
+    assert len(events) == 1 and "katana" in json.dumps(events[0]), events
+    podman.remove(api)
+    podman.remove(kafka)
