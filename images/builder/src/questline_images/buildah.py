@@ -74,6 +74,8 @@ def build(s: Settings, image: ImageSpec, *, extra_tags: tuple[str, ...] = ()) ->
         *s.storage_flags(),
         "build",
         "--layers",
+        # A failed step leaves no working container behind.
+        "--force-rm",
         # Build steps share the host's network namespace: no bridge, no NAT, no private CIDR.
         "--network=host",
         "--runtime",
