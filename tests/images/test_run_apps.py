@@ -45,8 +45,9 @@ def _kafka_env() -> dict[str, str]:
         "KAFKA_CONTROLLER_QUORUM_BOOTSTRAP_SERVERS": f"127.0.0.1:{KAFKA_CONTROLLER_PORT}",
         "KAFKA_CLUSTER_ID": "cXVlc3RsaW5lLWltYWdlcw",
         "KAFKA_HEAP_OPTS": "-Xmx384m -Xms384m",
-        # Exercises the ___ -> - and __ -> _ rules of the env contract on a real key.
         "KAFKA_NUM_PARTITIONS": "2",
+        # The ___ -> - and __ -> _ rules of the env contract (Kafka only warns about an unknown key).
+        "KAFKA_QUESTLINE___TEST__KEY_NAME": "1",
     }
 
 
@@ -115,7 +116,8 @@ def test_kafka_serves_produce_and_consume_in_kraft_mode_and_keeps_data_across_a_
     assert _consume_all(topic, len(sent)) == sent
     # The generated configuration carries the mapped variable; the root filesystem stayed read-only.
     config = podman.exec(name, "cat", "/tmp/kafka/server.properties").stdout
-    assert "num.partitions=2" in config
+    assert "num.partitions=2" in config.splitlines()
+    assert "questline-test_key.name=1" in config.splitlines()
     assert podman.exec(name, "touch", "/opt/kafka/x").returncode != 0
     podman.remove(name)
 
@@ -183,3 +185,50 @@ def test_spark_executor_command_registers_with_a_driver_and_runs_its_tasks(podma
     assert "Successfully registered with driver" in podman.logs(executor)
     for name in (driver, executor, master):
         podman.remove(name)
+
+
+def test_each_oci_archive_holds_its_image_under_the_chart_tag(podman):
+    """What `make node-load` imports: $QUESTLINE_CACHE/images/<name>.oci.tar, named questline/<name>:<tag>."""
+    import subprocess
+
+    from questline_images import settings, specs
+
+    s = settings.load()
+    for name in specs.NAMES:
+        image = specs.spec(name)
+        podman.image(name)
+        archive = s.archive(name)
+        assert archive.is_file(), f"{archive} is missing: run `make images IMAGE={name}`"
+        result = subprocess.run(
+            ["skopeo", "inspect", f"oci-archive:{archive}:{image.repository}:{image.tag}"],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+        labels = json.loads(result.stdout)["Labels"]
+        assert labels["org.opencontainers.image.version"] == image.tag
+
+
+def test_game_api_is_ready_with_the_kafka_image_and_puts_an_event_on_it(podman, tmp_path):
+    from confluent_kafka.admin import NewTopic
+
+    from questline_events import TOPIC_EVENTS
+
+    kafka = podman.start(
+        "qi-kafka-for-api", podman.image("kafka"), env=_kafka_env(),
+        volumes={str(volume(tmp_path, "kafka-data", 1001)): "/var/lib/kafka/data"},
+    )  # fmt: skip
+    podman.wait(kafka, _kafka_ready, "serving metadata")
+    admin = _admin()
+    for future in admin.create_topics([NewTopic(TOPIC_EVENTS, num_partitions=1, replication_factor=1)]).values():
+        future.result(30)
+    env = {"QUESTLINE_API_BIND": f"127.0.0.1:{API_PORT}", "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{KAFKA_PORT}"}
+    api = podman.start("qi-game-api-kafka", podman.image("game-api"), env=env)
+    url = f"http://127.0.0.1:{API_PORT}"
+    podman.wait(api, lambda: http_get(f"{url}/readyz")[0] == 200, "ready with Kafka", timeout=90)
+    status, body = http_get(f"{url}/purchase_a_sword?sword_type=katana", timeout=15)
+    assert status < 300, body
+    events = [json.loads(v) for v in _consume_all(TOPIC_EVENTS, 1)]
+    assert len(events) == 1 and "katana" in json.dumps(events[0]), events
+    podman.remove(api)
+    podman.remove(kafka)
