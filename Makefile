@@ -190,7 +190,7 @@ test-unit: venv ## fast tests: no servers needed
 # pytest exits 5 when a marker selects no test; that is not a failure here.
 test: venv ## every test CI runs (starts the local stack itself)
 	@$(VENV)/bin/ruff check .
-	@$(VENV)/bin/pytest -m "not faults and not images and not node and not cluster" || [ $$? -eq 5 ]
+	@$(VENV)/bin/pytest -m "not faults and not node and not cluster" || [ $$? -eq 5 ]
 
 # ---------------------------------------------------------------- main job (docs/walkthrough.md)
 # `make demo`: stack up, tables, API + streaming job in the background, simulated players for

@@ -147,7 +147,8 @@ def build_image(s: BuildSettings, image: Image) -> Path:
         (context / "tmp").mkdir(exist_ok=True)
         log(f"building image {image.ref} with buildah")
         local = f"localhost/{image.ref}"
-        _buildah(s, "bud", "--quiet", "--format=oci", "--layers=false", f"--tag={local}",
+        # --network=host: a build step never gets a bridge or NAT of its own (none has RUN steps today).
+        _buildah(s, "bud", "--quiet", "--format=oci", "--layers=false", "--network=host", f"--tag={local}",
                  f"--file={context / 'Containerfile'}", str(context))  # fmt: skip
         s.images_dir.mkdir(parents=True, exist_ok=True)
         partial = archive.with_name(archive.name + ".partial")
