@@ -43,9 +43,13 @@ class Podman:
         return ["podman", *self.storage_flags, *args]
 
     def image(self, name: str) -> str:
+        """The image's local reference; built first (as `make images IMAGE=name` would) when missing."""
         ref = specs.spec(name).ref
         if subprocess.run(self._argv("image", "exists", ref)).returncode != 0:
-            raise RuntimeError(f"image {ref} is not built: run `make images IMAGE={name}`")
+            from questline_images import cli
+
+            if cli.main(["build", name]) != 0:
+                raise RuntimeError(f"image {ref} is not built and building it failed (see the output above)")
         return ref
 
     def user(self, ref: str) -> str:

@@ -230,7 +230,8 @@ def _build(s: BuildSettings, names: tuple[str, ...], *, force: bool) -> dict[str
             str(stage) + "/",
             *[t.package for t in group],
         ]
-        log(f"building {names_built} (-p {s.build_jobs}; a cold build of the Kubernetes binaries takes many minutes)")
+        slow = "; cold: many minutes" if module in ("kubernetes", "traefik") else ""
+        log(f"building {names_built} (-p {s.build_jobs}{slow})")
         started = time.monotonic()
         cpu_before = _children_cpu_seconds()
         result = subprocess.run(argv, cwd=s.modules_dir / module, env=go_env(s), capture_output=True, text=True)

@@ -108,6 +108,10 @@ def ensure_first(s: NodeSettings) -> None:
     _run("iptables", "-w", "-I", "FORWARD", "1", "-j", chain)
 
 
+def kube_proxy_synced() -> bool:
+    return "-j KUBE-FORWARD" in _run("iptables", "-w", "-S", "FORWARD").stdout
+
+
 def _sysctl_path(key: str) -> Path:
     return Path("/proc/sys") / key.replace(".", "/")
 

@@ -7,6 +7,7 @@ local-path provisioner, Traefik. docs/node.md explains why each runs where it do
 """
 
 import contextlib
+import datetime
 import json
 import os
 import shutil
@@ -93,9 +94,16 @@ def containerd_ready(s: NodeSettings) -> bool:
     return result.returncode == 0
 
 
-def node_ready(s: NodeSettings) -> bool:
+def node_ready(s: NodeSettings, since: float | None = None) -> bool:
+    """Ready, and (when `since` is given) reported by a kubelet that started after it: after
+    `down`, etcd still holds the last Ready condition until the node controller marks it stale."""
     node = api(s, f"/api/v1/nodes/{s.node_name}")
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in node["status"]["conditions"])
+    for c in node["status"]["conditions"]:
+        if c["type"] == "Ready" and c["status"] == "True":
+            if since is None:
+                return True
+            return _timestamp(c["lastHeartbeatTime"]) >= since - 1
+    return False
 
 
 def deployment_available(s: NodeSettings, namespace: str, name: str) -> bool:
@@ -106,6 +114,29 @@ def deployment_available(s: NodeSettings, namespace: str, name: str) -> bool:
         and status.get("updatedReplicas", 0) == d["spec"]["replicas"]
         and status.get("availableReplicas", 0) == d["spec"]["replicas"]
     )
+
+
+def _timestamp(value: str) -> float:
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def addon_running(s: NodeSettings, namespace: str, name: str, since: float | None) -> bool:
+    """Available, and (when the kubelet was just started) every container of its pods started
+    after `since`: a Deployment's status from before `down` would say available at once."""
+    if not deployment_available(s, namespace, name):
+        return False
+    if since is None:
+        return True
+    d = api(s, f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
+    selector = ",".join(f"{k}={v}" for k, v in d["spec"]["selector"]["matchLabels"].items())
+    pods = api(s, f"/api/v1/namespaces/{namespace}/pods?labelSelector={selector}")["items"]
+    running = [
+        c.get("state", {}).get("running", {}).get("startedAt")
+        for p in pods
+        if p["metadata"].get("deletionTimestamp") is None
+        for c in p["status"].get("containerStatuses", [])
+    ]
+    return bool(running) and all(t and _timestamp(t) >= since - 1 for t in running)
 
 
 def probes(s: NodeSettings) -> dict:
@@ -157,13 +188,18 @@ def _up(s: NodeSettings) -> None:
     if not Path("/var/log/containers").exists():
         # The kubelet makes it (a fixed path); `down` removes it again if it is empty.
         (s.config_dir / "made-var-log-containers").touch()
+    since = time.time() if process.running_pid(s, KUBELET) is None else None
     control_plane.start(s, KUBELET, configs.kubelet_argv(s), p[KUBELET], ((s.node_ip, 10250),))
-    process.wait_until(s, KUBELET, lambda: node_ready(s), timeout=s.start_timeout, what=f"Ready as node {s.node_name}")
+    process.wait_until(s, KUBELET, lambda: node_ready(s, since), timeout=s.start_timeout,
+                       what=f"Ready as node {s.node_name}")  # fmt: skip
     control_plane.start(s, KUBE_PROXY, configs.kube_proxy_argv(s), p[KUBE_PROXY], (("127.0.0.1", s.port(16)),))
+    # kube-proxy puts its jumps at the top of FORWARD on its first sync; ours goes back before them.
+    process.wait_until(s, KUBE_PROXY, lambda: network.kube_proxy_synced(), timeout=s.start_timeout,
+                       what="synced (its iptables rules in place)")  # fmt: skip
     network.ensure_first(s)
     apply_addons(s, refs)
     for namespace, name in ADDONS:
-        _wait_addon(s, namespace, name)
+        _wait_addon(s, namespace, name, since)
 
 
 def addon_manifests(s: NodeSettings, refs: dict[str, str]) -> str:
@@ -199,13 +235,13 @@ def apply_addons(s: NodeSettings, refs: dict[str, str]) -> None:
             input=manifests)  # fmt: skip
 
 
-def _wait_addon(s: NodeSettings, namespace: str, name: str) -> None:
+def _wait_addon(s: NodeSettings, namespace: str, name: str, since: float | None = None) -> None:
     """Wait for an add-on Deployment; on timeout name it, its pods' state and the kubelet's log."""
     deadline = time.monotonic() + s.start_timeout
     started = time.monotonic()
     while True:
         with contextlib.suppress(OSError, KeyError, ValueError):
-            if deployment_available(s, namespace, name):
+            if addon_running(s, namespace, name, since):
                 log(f"{namespace}/{name} is available ({time.monotonic() - started:.1f}s)")
                 return
         if time.monotonic() > deadline:

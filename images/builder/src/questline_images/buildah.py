@@ -37,13 +37,17 @@ def exists(s: Settings, ref: str) -> bool:
     return subprocess.run(argv, capture_output=True).returncode == 0
 
 
-def image_size(s: Settings, ref: str) -> int:
-    """Bytes of the image's layers as stored (uncompressed), as `podman images` shows."""
-    argv = ["podman", *s.storage_flags(), "image", "inspect", "--format", "{{.Size}}", ref]
+def _podman_inspect(s: Settings, ref: str, template: str) -> str:
+    argv = ["podman", *s.storage_flags(), "image", "inspect", "--format", template, ref]
     result = subprocess.run(argv, capture_output=True, text=True)
     if result.returncode != 0:
         raise BuildError(f"{' '.join(argv)} failed:\n{result.stderr[-2000:]}")
-    return int(result.stdout.strip())
+    return result.stdout.strip()
+
+
+def image_size(s: Settings, ref: str) -> int:
+    """Bytes of the image's layers as stored (uncompressed), as `podman images` shows."""
+    return int(_podman_inspect(s, ref, "{{.Size}}"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,10 +111,16 @@ def build(s: Settings, image: ImageSpec, *, extra_tags: tuple[str, ...] = ()) ->
         tail = "".join(log.read_text().splitlines(keepends=True)[-25:])
         raise BuildError(f"{image.name}: buildah build failed (exit {rc}); see {log}\n{tail}")
     archive = s.archive(image.name)
-    tmp = archive.with_name(archive.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    run_buildah(s, "push", "--quiet", image.ref, f"oci-archive:{tmp}:{image.repository}:{image.tag}")
-    tmp.rename(archive)
+    # An unchanged image (every layer from the cache) keeps its archive: rewriting ~1 GB of
+    # archives would be most of a warm build.
+    image_id = _podman_inspect(s, image.ref, "{{.Id}}")
+    id_file = archive.with_name(archive.name + ".id")
+    if not (archive.is_file() and id_file.is_file() and id_file.read_text().strip() == image_id):
+        tmp = archive.with_name(archive.name + ".tmp")
+        tmp.unlink(missing_ok=True)
+        run_buildah(s, "push", "--quiet", image.ref, f"oci-archive:{tmp}:{image.repository}:{image.tag}")
+        tmp.rename(archive)
+        id_file.write_text(image_id + "\n")
     result = BuildResult(
         image.name,
         image.ref,
