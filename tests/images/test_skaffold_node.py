@@ -176,11 +176,13 @@ def test_node_and_kind_differ_only_in_how_images_reach_the_cluster(kind, node):
 def test_a_cold_first_deploy_is_waited_for_not_given_up(node, kind):
     for config in (node, kind):
         deploy = config["deploy"]
-        assert deploy["statusCheckDeadlineSeconds"] >= 1800
+        # Set from the measured cold deploy (~95 s to every pod Ready): more than the kubelet's
+        # 5-minute crash-loop back-off plus a start.
+        assert deploy["statusCheckDeadlineSeconds"] >= 600
         assert deploy["tolerateFailuresUntilDeadline"] is True
         for command in ("install", "upgrade"):
             flags = deploy["helm"]["flags"][command]
-            assert flags[flags.index("--timeout") + 1] == "30m"
+            assert flags[flags.index("--timeout") + 1] == "15m"
         # The stack's release is never installed with --wait (the metastore waits for a post-install
         # hook, docs/charts.md) nor --atomic (a slow first install must not be rolled back).
         stack = next(r for r in deploy["helm"]["releases"] if r["name"] == "questline")
