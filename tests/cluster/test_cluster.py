@@ -268,8 +268,11 @@ def test_deleting_each_stateful_pod_under_load_loses_and_duplicates_nothing(depl
             if sim.poll() is None:
                 sim.terminate()
                 sim.wait(timeout=30)
-    assert rc == 0, f"the simulator failed (exit {rc}; log {log})"
     truth = json.loads(truth_path.read_text())
+    # Every request is retried until acknowledged (a pod away answers 503, which is retried): a
+    # refusal means a client would have lost the event (the first real run's 404s from the ingress).
+    statuses = sorted({r["status"] for r in truth["rejections"]})
+    assert rc == 0, f"the simulator saw events refused (exit {rc}, statuses {statuses}; log {log})"
     conn = trino.dbapi.connect(
         host=_trino_url(deployed),
         user="questline-cluster-test",
