@@ -147,3 +147,31 @@ def test_trino_query_memory_and_headroom_fit_the_heap(render, files):
         )
         per_node = _trino_memory_bytes(properties["query.max-memory-per-node"])
         assert per_node + 0.3 * heap <= heap, config["metadata"]["name"]
+
+
+# Spark refuses a driver or executor JVM whose usable heap is under 1.5 x its 300 MiB reserve
+# (INVALID_DRIVER_MEMORY / INVALID_EXECUTOR_MEMORY: "System memory 389283840 must be at least
+# 471859200" with 384m, seen on the one-node cluster). The JVM reports a little under -Xmx.
+SPARK_MIN_HEAP = 471859200 / 0.95
+
+
+@pytest.mark.parametrize(
+    "files", [("values-kind.yaml",), ("values-production.yaml",), ()], ids=["kind", "production", "default"]
+)
+def test_spark_heaps_are_above_sparks_floor(render, files):
+    _, resources = render(files)
+    conf = next(r for r in resources if r["kind"] == "ConfigMap" and "spark-defaults.conf" in r.get("data", {}))
+    defaults = dict(line.split(None, 1) for line in conf["data"]["spark-defaults.conf"].splitlines() if line.strip())
+    assert jvm_bytes(defaults["spark.executor.memory"]) >= SPARK_MIN_HEAP
+    drivers = [
+        e["value"]
+        for r in resources
+        for spec in pod_specs(r)
+        for c in spec["containers"]
+        if c["name"] == "driver"
+        for e in c.get("env", [])
+        if e["name"] == "QUESTLINE_SPARK_DRIVER_MEMORY"
+    ]
+    assert drivers, "no Spark driver container with QUESTLINE_SPARK_DRIVER_MEMORY rendered"
+    for heap in drivers:
+        assert jvm_bytes(heap) >= SPARK_MIN_HEAP, f"driver heap {heap} is under Spark's floor"

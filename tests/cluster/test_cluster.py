@@ -6,6 +6,7 @@ the Ingress is accounted for: N acknowledged, N in tables, 0 missing, 0 duplicat
 
 Skips, saying why, when questline-node or questline-images is not installed (the node and images
 work streams provide them). Long: a cold run builds seven images and starts the whole stack.
+QUESTLINE_CLUSTER_REUSE=1 tests the release already deployed (no skaffold run).
 Settings: questline_kind.settings (QUESTLINE_NODE_CONTEXT, QUESTLINE_NODE_REGISTRY,
 QUESTLINE_NODE_INGRESS_URL, QUESTLINE_CLUSTER_ACCOUNTING_SECONDS, QUESTLINE_SMOKE_TIMEOUT).
 """
@@ -108,6 +109,10 @@ def deployed() -> Deployed:
     helm = tools.ensure(settings, "helm")
     env["PATH"] = f"{settings.bin_dir}{os.pathsep}{env.get('PATH', '')}"
     env["SKAFFOLD_UPDATE_CHECK"] = "false"
+    if os.environ.get("QUESTLINE_CLUSTER_REUSE") == "1":
+        # Against the release already deployed (while working on a test): no skaffold run.
+        print("[cluster] QUESTLINE_CLUSTER_REUSE=1: using the release already deployed", flush=True)
+        return Deployed(settings, env, logs, helm, 0.0)
     argv = cli.skaffold_node_argv(settings, skaffold, "run", port_forward=False)
     took = _run_logged(argv, logs / "skaffold-run.log", env, "skaffold run -p node")
     return Deployed(settings, env, logs, helm, took)
@@ -187,3 +192,99 @@ def test_a_simulator_run_through_the_ingress_is_accounted_for_exactly(deployed):
     assert result.acknowledged > 0
     assert result.ok, "; ".join(result.problems())
     assert result.in_tables >= result.acknowledged
+
+
+# The pods the fault run deletes, one at a time, by their component label; each is recreated by its
+# controller (Deployment or StatefulSet) and must become Ready again by itself.
+FAULTS = (
+    ("streaming driver", "spark-stream"),
+    ("Kafka broker", "kafka"),
+    ("metastore", "hive-metastore"),
+    ("Trino coordinator", "trino-coordinator"),
+)
+
+
+def _pods_of(core: client.CoreV1Api, component: str) -> list[client.V1Pod]:
+    selector = f"app.kubernetes.io/component={component}"
+    return [
+        p
+        for p in core.list_namespaced_pod(NAMESPACE, label_selector=selector).items
+        if not p.metadata.deletion_timestamp
+    ]
+
+
+def _ready(pod: client.V1Pod) -> bool:
+    return any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
+
+
+def _delete_and_wait(core: client.CoreV1Api, component: str, timeout: float) -> tuple[str, float]:
+    """Delete the component's pod; return the new pod's name and the seconds until it was Ready."""
+    old = _pods_of(core, component)
+    assert old, f"no pod with app.kubernetes.io/component={component} to delete"
+    old_names = {p.metadata.name for p in old}
+    old_uids = {p.metadata.uid for p in old}
+    started = time.monotonic()
+    for pod in old:
+        core.delete_namespaced_pod(pod.metadata.name, NAMESPACE)
+    while time.monotonic() - started < timeout:
+        new = [p for p in _pods_of(core, component) if p.metadata.uid not in old_uids]
+        if new and all(_ready(p) for p in new):
+            return new[0].metadata.name, time.monotonic() - started
+        time.sleep(2)
+    pytest.fail(f"{component}: no Ready pod {timeout:.0f}s after deleting {sorted(old_names)}", pytrace=False)
+
+
+def test_deleting_each_stateful_pod_under_load_loses_and_duplicates_nothing(deployed):
+    """The simulator runs through the Ingress while the streaming driver, the Kafka broker, the
+    metastore and the Trino coordinator pods are deleted one at a time; each comes back by itself
+    and the run is accounted for exactly. Prints the fault table."""
+    loadgen = _installed("questline-loadgen")
+    assert loadgen, "questline-loadgen not installed (make venv)"
+    core = client.CoreV1Api(kube.api_client(deployed.settings))
+    truth_path = deployed.logs / "fault-ground-truth.json"
+    # Long enough to span every fault; the simulator retries what the API refuses while Kafka is away.
+    seconds = deployed.settings.cluster_accounting_seconds * 3
+    argv = [
+        loadgen, "--api-url", deployed.settings.ingress_url,
+        "--no-send-player-host", "--host-header", INGRESS_HOST,
+        "--duration", f"{seconds:g}", "--rate", "20", "--players", "50",
+        "--max-retries", "50", "--no-progress", "--ground-truth", str(truth_path),
+    ]  # fmt: skip
+    log = deployed.logs / "fault-loadgen.log"
+    print(f"[cluster] fault run: simulator for {seconds:g}s (log {log})", flush=True)
+    rows = []
+    with open(log, "w") as out:
+        sim = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=deployed.env, cwd=REPO)
+        try:
+            time.sleep(20)
+            for what, component in FAULTS:
+                assert sim.poll() is None, f"the simulator ended before the {what} fault (log {log})"
+                name, took = _delete_and_wait(core, component, deployed.settings.timeout)
+                rows.append((what, name, took))
+                print(f"[cluster] fault: deleted the {what} pod; {name} Ready after {took:.0f}s", flush=True)
+                time.sleep(10)
+            rc = sim.wait(timeout=seconds + 600)
+        finally:
+            if sim.poll() is None:
+                sim.terminate()
+                sim.wait(timeout=30)
+    truth = json.loads(truth_path.read_text())
+    # Every request is retried until acknowledged (a pod away answers 503, which is retried): a
+    # refusal means a client would have lost the event (the first real run's 404s from the ingress).
+    statuses = sorted({r["status"] for r in truth["rejections"]})
+    assert rc == 0, f"the simulator saw events refused (exit {rc}, statuses {statuses}; log {log})"
+    conn = trino.dbapi.connect(
+        host=_trino_url(deployed),
+        user="questline-cluster-test",
+        catalog=deployed.settings.trino_catalog,
+        schema=DATABASE,
+    )
+    with contextlib.closing(conn):
+        result = accounting.wait_until_caught_up(conn, truth, timeout=deployed.settings.timeout)
+    table = [f"{'fault':<20} {'new pod':<48} {'Ready after':>12}"]
+    table += [f"{what:<20} {name:<48} {took:>11.0f}s" for what, name, took in rows]
+    table.append(f"accounting: {result.line()}")
+    print("[cluster] fault table\n" + "\n".join(table), flush=True)
+    (deployed.logs / "fault-table.txt").write_text("\n".join(table) + "\n")
+    assert result.acknowledged > 0
+    assert result.ok, "; ".join(result.problems())

@@ -130,6 +130,17 @@ def test_every_dependency_path_exists_so_the_input_digest_can_be_computed(node):
             assert (REPO / path).resolve().is_relative_to(REPO), path
 
 
+# What the node profile sets that kind does not, by nature: Kafka without the Strimzi operator, and
+# smaller CPU requests because the node has 2 CPUs where values-kind.yaml assumes a 4-CPU laptop
+# (the real run left the tables Job Pending: "Insufficient cpu"). Requests only, never limits.
+NODE_ONLY_VALUES = {
+    "kafka.mode": "plain",
+    "trino.coordinator.resources.requests.cpu": "200m",
+    "sparkApps.driver.resources.requests.cpu": "100m",
+    "sparkApps.executor.requestCores": "100m",
+}
+
+
 def test_node_and_kind_install_the_same_releases_in_the_same_order_but_strimzi(kind, node):
     kind_releases = [r for r in kind["deploy"]["helm"]["releases"] if r["name"] != "strimzi"]
     node_releases = node["deploy"]["helm"]["releases"]
@@ -137,7 +148,8 @@ def test_node_and_kind_install_the_same_releases_in_the_same_order_but_strimzi(k
     for ours, theirs in zip(node_releases, kind_releases, strict=True):
         theirs = {k: v for k, v in theirs.items() if k != "dependsOn"}  # strimzi is gone
         ours_values = dict(ours["setValues"])
-        assert ours_values.pop("kafka.mode") == "plain"
+        for key, value in NODE_ONLY_VALUES.items():
+            assert ours_values.pop(key) == value, key
         assert ours_values == theirs["setValues"]
         assert {k: v for k, v in ours.items() if k != "setValues"} == {
             k: v for k, v in theirs.items() if k != "setValues"
@@ -154,7 +166,8 @@ def test_node_and_kind_differ_only_in_how_images_reach_the_cluster(kind, node):
         config["deploy"]["helm"]["releases"] = [r for r in releases if r["name"] != "strimzi"]
         for release in config["deploy"]["helm"]["releases"]:
             release.pop("dependsOn", None)
-            release["setValues"].pop("kafka.mode", None)
+            for key in NODE_ONLY_VALUES:
+                release["setValues"].pop(key, None)
         return config
 
     assert without_build_and_kafka(kind) == without_build_and_kafka(node)
@@ -163,11 +176,13 @@ def test_node_and_kind_differ_only_in_how_images_reach_the_cluster(kind, node):
 def test_a_cold_first_deploy_is_waited_for_not_given_up(node, kind):
     for config in (node, kind):
         deploy = config["deploy"]
-        assert deploy["statusCheckDeadlineSeconds"] >= 1800
+        # Set from the measured cold deploy (~95 s to every pod Ready): more than the kubelet's
+        # 5-minute crash-loop back-off plus a start.
+        assert deploy["statusCheckDeadlineSeconds"] >= 600
         assert deploy["tolerateFailuresUntilDeadline"] is True
         for command in ("install", "upgrade"):
             flags = deploy["helm"]["flags"][command]
-            assert flags[flags.index("--timeout") + 1] == "30m"
+            assert flags[flags.index("--timeout") + 1] == "15m"
         # The stack's release is never installed with --wait (the metastore waits for a post-install
         # hook, docs/charts.md) nor --atomic (a slow first install must not be rolled back).
         stack = next(r for r in deploy["helm"]["releases"] if r["name"] == "questline")

@@ -1,12 +1,13 @@
 """questline-kind up|down|dev|smoke|tools: the laptop path to the stack on Kubernetes;
-node-run|node-dev: the same skaffold.yaml on the one-node cluster (profile `node`)."""
+node-run|node-dev: the same skaffold.yaml on the one-node cluster (profile `node`);
+usage: CPU and memory of every pod of the namespace, measured from its cgroups, against its requests."""
 
 import argparse
 import os
 import subprocess
 import sys
 
-from questline_kind import cluster, kube, smoke, tools
+from questline_kind import cluster, kube, smoke, tools, usage
 from questline_kind.settings import SettingsError, load
 
 
@@ -43,7 +44,7 @@ def _node(settings, command: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="questline-kind", description=__doc__)
-    parser.add_argument("command", choices=("up", "down", "dev", "smoke", "tools", "node-run", "node-dev"))
+    parser.add_argument("command", choices=("up", "down", "dev", "smoke", "tools", "node-run", "node-dev", "usage"))
     args = parser.parse_args(argv)
     try:
         settings = load()
@@ -55,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
             _dev(settings)
         elif args.command in ("node-run", "node-dev"):
             _node(settings, args.command.removeprefix("node-"))
+        elif args.command == "usage":
+            api = kube.api_client(settings, settings.node_context)
+            print(usage.table(usage.measure(api, settings.namespace)))
         elif args.command == "smoke":
             smoke.run(settings)
         else:

@@ -29,6 +29,8 @@ def traefik_install_argv(helm: str, settings: Settings) -> list[str]:
         "--namespace", INGRESS_NAMESPACE, "--create-namespace",
         "--set", f"ingressClass.name={INGRESS_CLASS}",
         "--set", "ingressClass.isDefaultClass=true",
+        # 503 (retried by clients), not 404, while the API has no ready pod (Kafka restarting).
+        "--set", "providers.kubernetesIngress.allowEmptyServices=true",
         "--set", "ports.web.hostPort=80",
         "--set", "ports.websecure.hostPort=443",
         "--set", "service.type=NodePort",
