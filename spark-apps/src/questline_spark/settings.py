@@ -9,7 +9,7 @@ import dataclasses
 import os
 import re
 
-from questline_events import DATABASE, TOPIC_EVENTS
+from questline_events import DATABASE, TOPIC_EVENTS, TRINO_CATALOG
 
 
 class SettingsError(ValueError):
@@ -99,7 +99,7 @@ def load() -> Settings:
         warehouse_dir=_optional("QUESTLINE_WAREHOUSE_DIR", f"{hdfs}/questline/warehouse").rstrip("/"),
         database=_matching("QUESTLINE_DATABASE", DATABASE, r"[a-z][a-z0-9_]*", "a lower-case SQL name"),
         trino_url=_address("QUESTLINE_TRINO_URL", r"https?://[^/\s]+/?", "http://host:port"),
-        trino_catalog=_optional("QUESTLINE_TRINO_CATALOG", "hive"),
+        trino_catalog=_optional("QUESTLINE_TRINO_CATALOG", TRINO_CATALOG),
         trino_user=_optional("QUESTLINE_TRINO_USER", "questline-spark"),
         spark_master=_optional("QUESTLINE_SPARK_MASTER", "local[2]"),
         spark_jars=tuple(j.strip() for j in _optional("QUESTLINE_SPARK_JARS", "").split(",") if j.strip()),

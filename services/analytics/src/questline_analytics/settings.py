@@ -1,8 +1,10 @@
 """Every setting of the report and the ground-truth check, from environment variables.
 
 QUESTLINE_TRINO_URL is the one the local stack prints (`questline-stack env`);
-on kind it is the port-forwarded Trino service. Flags of the `questline` CLI
-override the schema and the output directory.
+on kind it is the port-forwarded Trino service. The tables are those of
+QUESTLINE_DATABASE in QUESTLINE_TRINO_CATALOG, the variables the API and the
+Spark jobs read. Flags of the `questline` CLI override the schema and the
+output directory.
 """
 
 import dataclasses
@@ -12,10 +14,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from questline_events import DATABASE
+from questline_events import DATABASE, TRINO_CATALOG
 from questline_loadgen.settings import default_artifacts_dir
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+# Read until the database got one name in every component; now refused, so an old
+# environment does not silently report on the default schema.
+_RENAMED = {"QUESTLINE_TRINO_SCHEMA": "QUESTLINE_DATABASE"}
 
 
 class SettingsError(ValueError):
@@ -49,6 +54,11 @@ def _identifier(env: Mapping[str, str], name: str, default: str) -> str:
 
 def load(env: Mapping[str, str] | None = None, **overrides) -> Settings:
     env = os.environ if env is None else env
+    for old, new in _RENAMED.items():
+        if env.get(old, "").strip():
+            raise SettingsError(
+                f"{old} is no longer read: set {new} instead (the variable the API and the Spark jobs read)"
+            )
     raw_url = env.get("QUESTLINE_TRINO_URL", "").strip() or "http://127.0.0.1:8080"
     url = urlsplit(raw_url)
     if url.scheme not in ("http", "https") or not url.hostname:
@@ -63,8 +73,8 @@ def load(env: Mapping[str, str] | None = None, **overrides) -> Settings:
         "trino_port": url.port or (443 if url.scheme == "https" else 80),
         "trino_http_scheme": url.scheme,
         "trino_user": env.get("QUESTLINE_TRINO_USER", "").strip() or "questline",
-        "catalog": _identifier(env, "QUESTLINE_TRINO_CATALOG", "hive"),
-        "schema": _identifier(env, "QUESTLINE_TRINO_SCHEMA", DATABASE),
+        "catalog": _identifier(env, "QUESTLINE_TRINO_CATALOG", TRINO_CATALOG),
+        "schema": _identifier(env, "QUESTLINE_DATABASE", DATABASE),
         "artifacts_dir": default_artifacts_dir(env),
         "catch_up_timeout": timeout,
     }

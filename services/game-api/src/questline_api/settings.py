@@ -10,7 +10,7 @@ import os
 import re
 from urllib.parse import urlsplit
 
-from questline_events import DATABASE, TOPIC_EVENTS
+from questline_events import DATABASE, TOPIC_EVENTS, TRINO_CATALOG
 
 _HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
 _COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
@@ -67,10 +67,10 @@ def _flag(env, name: str, default: bool) -> bool:
     raise SettingsError(f"{name}={raw!r} is not a boolean (expected true or false)")
 
 
-def _database(env) -> str:
-    raw = env.get("QUESTLINE_DATABASE", "").strip() or DATABASE
+def _sql_name(env, name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
     if not re.fullmatch(r"[a-z][a-z0-9_]*", raw):
-        raise SettingsError(f"QUESTLINE_DATABASE={raw!r} is not a lower-case SQL name (expected e.g. {DATABASE})")
+        raise SettingsError(f"{name}={raw!r} is not a lower-case SQL name (expected e.g. {default})")
     return raw
 
 
@@ -121,9 +121,10 @@ class Settings:
     keepalive: int
     max_header_bytes: int
     # The /dashboard page (web/): Trino to query (None: the page says it is not configured),
-    # the database the Spark jobs write (as they name it), how long one worker reuses its
-    # answer, how long one refresh may take.
+    # its catalog and the database the Spark jobs write (the variables they read), how long
+    # one worker reuses its answer, how long one refresh may take.
     trino_url: str | None
+    trino_catalog: str
     database: str
     dashboard_cache_seconds: float
     dashboard_timeout: float
@@ -153,7 +154,8 @@ def load(env=None) -> Settings:
         keepalive=_number(env, "QUESTLINE_API_KEEPALIVE", 5, int, 0, 3600, "seconds"),
         max_header_bytes=_number(env, "QUESTLINE_API_MAX_HEADER_BYTES", 8190, int, 256, 65_536, "bytes"),
         trino_url=_trino_url(env),
-        database=_database(env),
+        trino_catalog=_sql_name(env, "QUESTLINE_TRINO_CATALOG", TRINO_CATALOG),
+        database=_sql_name(env, "QUESTLINE_DATABASE", DATABASE),
         dashboard_cache_seconds=_number(env, "QUESTLINE_API_DASHBOARD_CACHE_SECONDS", 5.0, float, 0.5, 3600, "seconds"),
         dashboard_timeout=_number(env, "QUESTLINE_API_DASHBOARD_TIMEOUT", 10.0, float, 1, 300, "seconds"),
     )
