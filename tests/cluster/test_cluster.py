@@ -25,7 +25,6 @@ import trino
 from kubernetes import client
 
 from questline_analytics import accounting
-from questline_events import DATABASE
 from questline_kind import cli, kube, smoke, tools
 from questline_kind import settings as kind_settings
 
@@ -183,9 +182,8 @@ def test_a_simulator_run_through_the_ingress_is_accounted_for_exactly(deployed):
     _run_logged(argv, deployed.logs / "loadgen.log", deployed.env, f"simulator, {seconds:g}s through the Ingress")
     truth = json.loads(truth_path.read_text())
     url = _trino_url(deployed)
-    conn = trino.dbapi.connect(
-        host=url, user="questline-cluster-test", catalog=deployed.settings.trino_catalog, schema=DATABASE
-    )
+    names = smoke.deployed_names(kube.api_client(deployed.settings), NAMESPACE)
+    conn = trino.dbapi.connect(host=url, user="questline-cluster-test", catalog=names.catalog, schema=names.database)
     with contextlib.closing(conn):
         result = accounting.wait_until_caught_up(conn, truth, timeout=deployed.settings.timeout)
     print(f"[cluster] accounting: {result.line()}", flush=True)
@@ -273,11 +271,12 @@ def test_deleting_each_stateful_pod_under_load_loses_and_duplicates_nothing(depl
     # refusal means a client would have lost the event (the first real run's 404s from the ingress).
     statuses = sorted({r["status"] for r in truth["rejections"]})
     assert rc == 0, f"the simulator saw events refused (exit {rc}, statuses {statuses}; log {log})"
+    names = smoke.deployed_names(kube.api_client(deployed.settings), NAMESPACE)
     conn = trino.dbapi.connect(
         host=_trino_url(deployed),
         user="questline-cluster-test",
-        catalog=deployed.settings.trino_catalog,
-        schema=DATABASE,
+        catalog=names.catalog,
+        schema=names.database,
     )
     with contextlib.closing(conn):
         result = accounting.wait_until_caught_up(conn, truth, timeout=deployed.settings.timeout)

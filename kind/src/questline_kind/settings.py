@@ -34,7 +34,6 @@ class Settings:
     kube_context: str  # where the smoke test looks for readiness and Trino (kind's context by default)
     trino_url: str | None  # None: the smoke test port-forwards the Trino service itself
     trino_service: str
-    trino_catalog: str
     timeout: float  # how long the smoke test waits for readiness, then for the counts
     node_context: str  # the one-node cluster's context (`make node-up`)
     node_registry: str  # its registry, where skaffold's node profile pushes (host:port)
@@ -81,7 +80,6 @@ def load() -> Settings:
         kube_context=os.environ.get("QUESTLINE_KUBE_CONTEXT") or f"kind-{cluster_name}",
         trino_url=os.environ.get("QUESTLINE_TRINO_URL") or None,
         trino_service=os.environ.get("QUESTLINE_TRINO_SERVICE", "questline-trino"),
-        trino_catalog=os.environ.get("QUESTLINE_TRINO_CATALOG", "hive"),
         timeout=_positive_seconds("QUESTLINE_SMOKE_TIMEOUT", 900),
         node_context=os.environ.get("QUESTLINE_NODE_CONTEXT", "questline-node"),
         node_registry=os.environ.get("QUESTLINE_NODE_REGISTRY", "127.0.0.1:5000"),
