@@ -113,7 +113,7 @@ def deployed() -> Deployed:
         # Against the release already deployed (while working on a test): no skaffold run.
         print("[cluster] QUESTLINE_CLUSTER_REUSE=1: using the release already deployed", flush=True)
         return Deployed(settings, env, logs, helm, 0.0)
-    argv = cli.skaffold_node_argv(settings, skaffold, "run", port_forward=False)
+    argv = cli.skaffold_argv(settings, skaffold, "run", "node", port_forward=False)
     took = _run_logged(argv, logs / "skaffold-run.log", env, "skaffold run -p node")
     return Deployed(settings, env, logs, helm, took)
 
@@ -349,7 +349,7 @@ def test_interrupted_skaffold_dev_then_skaffold_run_keeps_the_data(deployed):
     events_before = _count_events(deployed)
     claims_before = {c.metadata.name for c in core.list_namespaced_persistent_volume_claim(NAMESPACE).items}
     skaffold = tools.ensure(deployed.settings, "skaffold")
-    argv = cli.skaffold_node_argv(deployed.settings, skaffold, "dev", port_forward=False)
+    argv = cli.skaffold_argv(deployed.settings, skaffold, "dev", "node", port_forward=False)
     log = deployed.logs / "skaffold-dev.log"
     print(f"[cluster] skaffold dev, interrupted once deployed: {' '.join(argv)} (log {log})", flush=True)
     with open(log, "w") as out:
@@ -369,7 +369,7 @@ def test_interrupted_skaffold_dev_then_skaffold_run_keeps_the_data(deployed):
     claims_after = {c.metadata.name for c in core.list_namespaced_persistent_volume_claim(NAMESPACE).items}
     assert claims_before <= claims_after, f"claims lost with the release: {sorted(claims_before - claims_after)}"
     print(f"[cluster] kept after dev's cleanup: {len(claims_after)} claims {sorted(claims_after)}", flush=True)
-    argv = cli.skaffold_node_argv(deployed.settings, skaffold, "run", port_forward=False)
+    argv = cli.skaffold_argv(deployed.settings, skaffold, "run", "node", port_forward=False)
     took = _run_logged(argv, deployed.logs / "skaffold-run-again.log", deployed.env, "skaffold run after dev")
     _wait_settled(deployed, core)
     events_after = _count_events(deployed)

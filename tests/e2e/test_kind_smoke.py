@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from questline_kind import cluster, smoke, tools
+from questline_kind import cli, cluster, smoke, tools
 from questline_kind.settings import load
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +33,7 @@ def deployed():
         pytest.skip(f"the kind end-to-end path cannot run here: {reason}")
     env = {**os.environ, "PATH": f"{settings.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     result = subprocess.run(
-        [tools.find(settings, "skaffold"), "run", "--profile", "kind", "--kube-context", settings.kind_context],
+        cli.skaffold_argv(settings, tools.find(settings, "skaffold"), "run", "kind", port_forward=False),
         cwd=settings.repo,
         env=env,
         capture_output=True,

@@ -6,38 +6,48 @@ import argparse
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from questline_kind import cluster, kube, smoke, tools, usage
 from questline_kind.settings import SettingsError, load
 
+# skaffold's global settings for our runs, in the cache (a user's ~/.skaffold/config is left alone):
+# no usage data sent to Google and no update check, since these machines reach only package
+# registries and every version is pinned anyway.
+SKAFFOLD_GLOBAL_CONFIG = "global:\n  collect-metrics: false\n  update-check: false\n"
 
-def _dev(settings) -> None:
+
+def skaffold_global_config(settings) -> Path:
+    path = settings.cache_dir / "skaffold" / "config.yaml"
+    if not path.is_file() or path.read_text() != SKAFFOLD_GLOBAL_CONFIG:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(SKAFFOLD_GLOBAL_CONFIG)
+    return path
+
+
+def skaffold_argv(settings, skaffold: str, command: str, profile: str, *, port_forward: bool = True) -> list[str]:
+    """skaffold run|dev of a profile. kind loads the images into its node; the node profile pushes
+    them to the node's registry (--default-repo rewrites questline/<name> to
+    <registry>/questline_<name>, which the chart then pulls). Port-forwards are the ones skaffold.yaml
+    declares (API :8080, Trino :8081), not every Service of the release."""
+    argv = [skaffold, command, "--profile", profile, "--config", str(skaffold_global_config(settings))]
+    if profile == "node":
+        argv += [
+            "--kube-context", settings.node_context,
+            "--default-repo", settings.node_registry,
+            "--insecure-registry", settings.node_registry,
+        ]  # fmt: skip
+    else:
+        argv += ["--kube-context", settings.kind_context]
+    return argv + (["--port-forward=user"] if port_forward else [])
+
+
+def _skaffold(settings, command: str, profile: str) -> None:
     skaffold = tools.ensure(settings, "skaffold")
     tools.ensure(settings, "helm")
     env = {**os.environ, "PATH": f"{settings.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    argv = [skaffold, "dev", "--profile", "kind", "--kube-context", settings.kind_context, "--port-forward"]
     os.chdir(settings.repo)
-    os.execve(skaffold, argv, env)
-
-
-def skaffold_node_argv(settings, skaffold: str, command: str, *, port_forward: bool = True) -> list[str]:
-    """skaffold run|dev of the node profile: images pushed to the node's registry (--default-repo
-    rewrites questline/<name> to <registry>/questline_<name>, which the chart then pulls)."""
-    argv = [
-        skaffold, command, "--profile", "node",
-        "--kube-context", settings.node_context,
-        "--default-repo", settings.node_registry,
-        "--insecure-registry", settings.node_registry,
-    ]  # fmt: skip
-    return argv + (["--port-forward"] if port_forward else [])
-
-
-def _node(settings, command: str) -> None:
-    skaffold = tools.ensure(settings, "skaffold")
-    tools.ensure(settings, "helm")
-    env = {**os.environ, "PATH": f"{settings.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    os.chdir(settings.repo)
-    argv = skaffold_node_argv(settings, skaffold, command)
+    argv = skaffold_argv(settings, skaffold, command, profile)
     print("[kind] " + " ".join(argv), flush=True)
     os.execve(skaffold, argv, env)
 
@@ -53,9 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "down":
             cluster.down(settings)
         elif args.command == "dev":
-            _dev(settings)
+            _skaffold(settings, "dev", "kind")
         elif args.command in ("node-run", "node-dev"):
-            _node(settings, args.command.removeprefix("node-"))
+            _skaffold(settings, args.command.removeprefix("node-"), "node")
         elif args.command == "usage":
             api = kube.api_client(settings, settings.node_context)
             print(usage.table(usage.measure(api, settings.namespace)))
