@@ -14,7 +14,7 @@ export QUESTLINE_CACHE ?= $(HOME)/.cache/questline
 export PIP_CACHE_DIR ?= $(QUESTLINE_CACHE)/pip
 
 # Python packages of this repository, installed editable into one virtualenv.
-PACKAGES := services/event-schema devkit images/builder stack kind services/game-api node spark-apps services/loadgen services/analytics
+PACKAGES := services/settings services/event-schema devkit images/builder stack kind services/game-api node spark-apps services/loadgen services/analytics
 
 .PHONY: help
 help: ## list the targets

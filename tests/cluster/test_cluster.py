@@ -21,13 +21,13 @@ import time
 from pathlib import Path
 
 import pytest
-import trino
 from kubernetes import client
 
 from questline_analytics import accounting
 from questline_events import DATABASE
 from questline_kind import cli, kube, smoke, tools
 from questline_kind import settings as kind_settings
+from questline_settings.trino import connect as trino_connect
 
 pytestmark = pytest.mark.cluster
 
@@ -183,9 +183,7 @@ def test_a_simulator_run_through_the_ingress_is_accounted_for_exactly(deployed):
     _run_logged(argv, deployed.logs / "loadgen.log", deployed.env, f"simulator, {seconds:g}s through the Ingress")
     truth = json.loads(truth_path.read_text())
     url = _trino_url(deployed)
-    conn = trino.dbapi.connect(
-        host=url, user="questline-cluster-test", catalog=deployed.settings.trino_catalog, schema=DATABASE
-    )
+    conn = trino_connect(url, user="questline-cluster-test", catalog=deployed.settings.trino_catalog, schema=DATABASE)
     with contextlib.closing(conn):
         result = accounting.wait_until_caught_up(conn, truth, timeout=deployed.settings.timeout)
     print(f"[cluster] accounting: {result.line()}", flush=True)
@@ -273,8 +271,8 @@ def test_deleting_each_stateful_pod_under_load_loses_and_duplicates_nothing(depl
     # refusal means a client would have lost the event (the first real run's 404s from the ingress).
     statuses = sorted({r["status"] for r in truth["rejections"]})
     assert rc == 0, f"the simulator saw events refused (exit {rc}, statuses {statuses}; log {log})"
-    conn = trino.dbapi.connect(
-        host=_trino_url(deployed),
+    conn = trino_connect(
+        _trino_url(deployed),
         user="questline-cluster-test",
         catalog=deployed.settings.trino_catalog,
         schema=DATABASE,

@@ -9,7 +9,21 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from questline_devkit.artifacts import log
-from questline_devkit.env import StateDirLayout
+
+
+class StateDirLayout:
+    """Where this module keeps pid files and logs under a `state_dir`; any settings class with a
+    state_dir (the stack's, the local control plane's) mixes it in to use spawn/wait_until/stop."""
+
+    state_dir: Path
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.state_dir / "run"
 
 
 class StartError(RuntimeError):

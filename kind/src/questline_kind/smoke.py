@@ -20,6 +20,7 @@ import trino
 from questline_events.names import DATABASE, EVENT_FAMILIES, family_of
 from questline_kind import kube, tools
 from questline_kind.settings import Settings
+from questline_settings.trino import connect as trino_connect
 
 
 class SmokeFailure(AssertionError):
@@ -102,7 +103,7 @@ def trino_url(settings: Settings) -> Iterator[str]:
 
 def table_counts(url: str, catalog: str, player_id: str) -> dict[str, collections.Counter]:
     """event_type counts of one player in `events` and in each family table."""
-    connection = trino.dbapi.connect(host=url, user="questline-smoke", catalog=catalog, schema=DATABASE)
+    connection = trino_connect(url, user="questline-smoke", catalog=catalog, schema=DATABASE)
     with contextlib.closing(connection):
         cursor = connection.cursor()
         counts = {}

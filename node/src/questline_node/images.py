@@ -14,10 +14,10 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from questline_devkit.env import env_path
 from questline_devkit.versions import repo_root, versions
 from questline_node.build import BuildError, exclusive, log
 from questline_node.settings import BuildSettings, NodeSettings
+from questline_settings import path as env_path
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
