@@ -157,8 +157,8 @@ test-apiserver: venv ## helm install/upgrade/uninstall of the chart against the 
 .PHONY: tools charts-check
 tools: venv ## build helm + kubeconform and lay out the Kubernetes and Strimzi schemas (once per pin)
 	@./tools/install.sh >/dev/null
-charts-check: venv tools ## lint, render and validate the charts offline (part of make test)
-	@$(VENV)/bin/pytest -m charts tests/charts
+charts-check: venv tools ## lint, render and validate the charts offline, security checks included (part of make test)
+	@$(VENV)/bin/pytest -m charts tests/charts tests/security
 
 # ---------------------------------------------------------------- web pages (docs/web.md)
 # /play and /dashboard are served by the game API (make api); the tests drive Debian's Chromium.
@@ -175,7 +175,7 @@ SOAK_SECONDS ?= 600
 .PHONY: test-faults test-security
 test-faults: venv ## long fault injection + bounded soak (Kafka, driver, metastore/Trino kills; ~40 min)
 	@QUESTLINE_SOAK_SECONDS=$(SOAK_SECONDS) $(VENV)/bin/pytest -s -m faults tests/faults
-test-security: venv tools ## security checks over the rendered charts (part of make test)
+test-security: venv tools ## every security check over the rendered charts, all in tests/security (part of make test)
 	@$(VENV)/bin/pytest -m charts tests/security
 
 # ---------------------------------------------------------------- tests
