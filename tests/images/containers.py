@@ -23,7 +23,7 @@ ULIMITS = ("--ulimit", "nofile=16384:16384", "--ulimit", "nproc=16384:16384")
 
 
 def port(offset: int) -> int:
-    return number("QUESTLINE_IMAGES_TEST_PORT_BASE", 28000, low=1024, high=60000, unit="(a port)") + offset
+    return number("QUESTLINE_IMAGES_TEST_PORT_BASE", 28000, low=1024, high=60000) + offset
 
 
 @dataclasses.dataclass

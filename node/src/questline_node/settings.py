@@ -244,7 +244,7 @@ def load_node() -> NodeSettings:
         node_ip=node_ip,
         registry_port=port("QUESTLINE_NODE_REGISTRY_PORT", 5000),
         http_port=port("QUESTLINE_NODE_HTTP_PORT", 80),
-        ports_base=number("QUESTLINE_NODE_PORTS_BASE", 20240, low=1024, high=65000, unit="(a port)"),
+        ports_base=number("QUESTLINE_NODE_PORTS_BASE", 20240, low=1024, high=65000),
     )
 
 
