@@ -4,8 +4,9 @@ import dataclasses
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from questline_devkit.artifacts import cache_dir
 from questline_devkit.versions import repo_root
-from questline_settings import SettingsError, http_url, number, path, sql_name, text
+from questline_settings import SettingsError, http_url, number, sql_name, text
 from questline_settings.trino import trino_url
 
 __all__ = ["Settings", "SettingsError", "load"]
@@ -53,7 +54,7 @@ def load() -> Settings:
     ingress_url = http_url("QUESTLINE_INGRESS_URL", "http://questline.localtest.me", example="http://host[:port]")
     return Settings(
         repo=repo_root(),
-        cache_dir=path("QUESTLINE_CACHE", Path.home() / ".cache" / "questline"),
+        cache_dir=cache_dir(),
         cluster_name=cluster_name,
         namespace=text("QUESTLINE_NAMESPACE", "questline"),
         ingress_url=ingress_url,

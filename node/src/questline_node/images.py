@@ -14,10 +14,10 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from questline_devkit.artifacts import cache_dir
 from questline_devkit.versions import repo_root, versions
 from questline_node.build import BuildError, exclusive, log
 from questline_node.settings import BuildSettings, NodeSettings
-from questline_settings import path as env_path
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -234,7 +234,7 @@ def ensure(s: NodeSettings, image: Image) -> str:
 
 def project_archive(name: str) -> Path:
     """Where the images helper (`make images`) leaves an image: $QUESTLINE_CACHE/images/<name>.oci.tar."""
-    cache = env_path("QUESTLINE_CACHE", Path.home() / ".cache" / "questline")
+    cache = cache_dir()
     return cache / "images" / f"{name}.oci.tar"
 
 

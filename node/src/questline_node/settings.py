@@ -12,6 +12,7 @@ import getpass
 import ipaddress
 from pathlib import Path
 
+from questline_devkit.artifacts import cache_dir
 from questline_devkit.process import StateDirLayout
 from questline_devkit.versions import repo_root, versions
 from questline_settings import SettingsError, number, path, port, raw
@@ -183,7 +184,7 @@ class NodeSettings(ApiserverSettings):
 
 
 def _build(table: dict) -> dict:
-    cache = path("QUESTLINE_CACHE", Path.home() / ".cache" / "questline")
+    cache = cache_dir()
     return dict(
         modules_dir=repo_root() / "node" / "go",
         build_dir=cache / "node",

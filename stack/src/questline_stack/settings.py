@@ -8,6 +8,7 @@ import dataclasses
 import getpass
 from pathlib import Path
 
+from questline_devkit.artifacts import cache_dir
 from questline_devkit.process import StateDirLayout
 from questline_devkit.versions import versions
 from questline_settings import SettingsError, jvm_size, number, path, port, text
@@ -83,7 +84,7 @@ def _default_state_dir() -> Path:
 def load() -> Settings:
     java = versions()["java"]
     return Settings(
-        cache_dir=path("QUESTLINE_CACHE", Path.home() / ".cache" / "questline"),
+        cache_dir=cache_dir(),
         state_dir=path("QUESTLINE_STATE", _default_state_dir()),
         host=text("QUESTLINE_HOST", "127.0.0.1"),
         kafka_port=port("QUESTLINE_KAFKA_PORT", 9092),

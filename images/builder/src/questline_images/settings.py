@@ -3,6 +3,7 @@
 import dataclasses
 from pathlib import Path
 
+from questline_devkit.artifacts import cache_dir
 from questline_devkit.versions import versions
 from questline_settings import SettingsError, http_url, path, raw, text
 
@@ -42,7 +43,7 @@ class Settings:
 
 
 def load() -> Settings:
-    cache = path("QUESTLINE_CACHE", Path.home() / ".cache" / "questline")
+    cache = cache_dir()
     storage = raw("QUESTLINE_IMAGES_STORAGE_ROOT")
     driver = raw("QUESTLINE_IMAGES_STORAGE_DRIVER")
     if driver not in ("", "overlay", "vfs"):
