@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from questline_devkit.artifacts import log
+from questline_settings import number
 
 
 class StateDirLayout:
@@ -28,6 +29,11 @@ class StateDirLayout:
 
 class StartError(RuntimeError):
     pass
+
+
+def start_timeout() -> float:
+    """QUESTLINE_START_TIMEOUT: how long wait_until waits for a component, unless told otherwise."""
+    return float(number("QUESTLINE_START_TIMEOUT", 180, low=1, high=3600, unit="seconds"))
 
 
 def pid_file(s: StateDirLayout, name: str) -> Path:

@@ -13,7 +13,7 @@ import ipaddress
 from pathlib import Path
 
 from questline_devkit.artifacts import cache_dir
-from questline_devkit.process import StateDirLayout
+from questline_devkit.process import StateDirLayout, start_timeout
 from questline_devkit.versions import repo_root, versions
 from questline_settings import SettingsError, number, path, port, raw
 
@@ -200,10 +200,6 @@ def _build(table: dict) -> dict:
     )
 
 
-def _timeout() -> float:
-    return float(number("QUESTLINE_START_TIMEOUT", 180, low=1, high=3600, unit="seconds"))
-
-
 def load_build() -> BuildSettings:
     return BuildSettings(**_build(versions()))
 
@@ -221,7 +217,7 @@ def load_apiserver() -> ApiserverSettings:
         apiserver_port=port("QUESTLINE_APISERVER_PORT", 16443),
         etcd_client_port=port("QUESTLINE_ETCD_CLIENT_PORT", 12379),
         etcd_peer_port=port("QUESTLINE_ETCD_PEER_PORT", 12380),
-        start_timeout=_timeout(),
+        start_timeout=start_timeout(),
         context="questline-local",
     )
 
@@ -239,7 +235,7 @@ def load_node() -> NodeSettings:
         apiserver_port=port("QUESTLINE_NODE_APISERVER_PORT", 6443),
         etcd_client_port=port("QUESTLINE_NODE_ETCD_CLIENT_PORT", 22379),
         etcd_peer_port=port("QUESTLINE_NODE_ETCD_PEER_PORT", 22380),
-        start_timeout=_timeout(),
+        start_timeout=start_timeout(),
         context="questline-node",
         node_name="questline-node",
         node_ip=node_ip,

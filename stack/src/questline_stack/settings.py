@@ -9,7 +9,7 @@ import getpass
 from pathlib import Path
 
 from questline_devkit.artifacts import cache_dir
-from questline_devkit.process import StateDirLayout
+from questline_devkit.process import StateDirLayout, start_timeout
 from questline_devkit.versions import versions
 from questline_settings import SettingsError, jvm_size, number, path, port, text
 
@@ -104,6 +104,6 @@ def load() -> Settings:
         trino_heap=jvm_size("QUESTLINE_TRINO_HEAP", "2g"),
         java_home=path("QUESTLINE_JAVA_HOME", Path(java["default_home"])),
         trino_java_home=path("QUESTLINE_TRINO_JAVA_HOME", Path(java["trino_home"])),
-        start_timeout=float(number("QUESTLINE_START_TIMEOUT", 180, low=1, high=3600, unit="seconds")),
+        start_timeout=start_timeout(),
         events_partitions=number("QUESTLINE_EVENTS_PARTITIONS", 4, low=1, high=1000, unit="partitions"),
     )
