@@ -154,10 +154,13 @@ test-apiserver: venv ## helm install/upgrade/uninstall of the chart against the 
 	@$(VENV)/bin/pytest -m apiserver tests/apiserver
 
 # ---------------------------------------------------------------- helm charts (docs/charts.md)
-.PHONY: tools charts-check
+.PHONY: tools charts-schemas charts-check
 tools: venv ## build helm + kubeconform and lay out the Kubernetes and Strimzi schemas (once per pin)
 	@./tools/install.sh >/dev/null
+charts-schemas: venv ## write the shared $defs of every values.schema.json from charts/values-schema-definitions.yaml
+	@$(PY) tools/values_schemas.py
 charts-check: venv tools ## lint, render and validate the charts offline, security checks included (part of make test)
+	@$(PY) tools/values_schemas.py --check
 	@$(VENV)/bin/pytest -m charts tests/charts tests/security
 
 # ---------------------------------------------------------------- web pages (docs/web.md)

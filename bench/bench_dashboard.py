@@ -62,7 +62,7 @@ def baseline(settings, rounds: int) -> list[float]:
     seconds = []
     for _ in range(rounds):
         started = time.perf_counter()
-        snapshot = collect(connect(settings), settings.database, utc_now())
+        snapshot = collect(connect(settings), settings.trino_catalog, settings.database, utc_now())
         seconds.append(time.perf_counter() - started)
     print(f"baseline: status {snapshot.status}, {snapshot.tables.get('events', {}).get('rows')} events")
     return seconds

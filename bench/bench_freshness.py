@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 import trino
 
+from questline_events import TRINO_CATALOG
 from questline_settings.trino import connect as trino_connect
 
 BIN = Path(sys.executable).parent
@@ -95,7 +96,8 @@ def main() -> None:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    cursor = trino_connect(os.environ["QUESTLINE_TRINO_URL"], user="bench", catalog="hive", schema=database).cursor()
+    conn = trino_connect(os.environ["QUESTLINE_TRINO_URL"], user="bench", catalog=TRINO_CATALOG, schema=database)
+    cursor = conn.cursor()
 
     def visible(event_id: str) -> bool:
         try:

@@ -14,6 +14,7 @@ import trino
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from questline_events import TRINO_CATALOG
 from questline_settings.trino import connect as trino_connect
 
 BIN = Path(sys.executable).parent
@@ -53,7 +54,7 @@ class Run:
         admin = AdminClient({"bootstrap.servers": bootstrap})  # must outlive the future
         admin.create_topics([NewTopic(self.topic, partitions, 1)])[self.topic].result(timeout=60)
         self.producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
-        self.trino = trino_connect(env["QUESTLINE_TRINO_URL"], user="spark-it", catalog="hive")
+        self.trino = trino_connect(env["QUESTLINE_TRINO_URL"], user="spark-it", catalog=TRINO_CATALOG)
 
     def produce(self, *values, key: bytes | None = b"player-1") -> None:
         for value in values:

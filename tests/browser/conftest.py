@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from questline_events import TRINO_CATALOG
 from questline_settings.trino import connect as trino_connect
 
 REPO = Path(__file__).resolve().parents[2]
@@ -141,7 +142,7 @@ def broken_api(tmp_path_factory):
 def trino_cursor(local_stack, pipeline):
     """A cursor on the run's database."""
     with contextlib.closing(
-        trino_connect(local_stack.trino_url, user="browser-tests", catalog="hive", schema=pipeline.database)
+        trino_connect(local_stack.trino_url, user="browser-tests", catalog=TRINO_CATALOG, schema=pipeline.database)
     ) as conn:
         yield conn.cursor()
 

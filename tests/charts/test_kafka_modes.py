@@ -175,32 +175,28 @@ def test_a_given_cluster_id_is_used_as_is(render):
     assert base64.b64decode(secret["data"]["clusterId"]).decode() == "MkU3OEVBNTcwNTJENDM2Qg"
 
 
-def test_the_topic_job_creates_every_topic_of_the_values_with_its_settings(render):
+def test_the_topic_job_creates_the_events_topic_of_the_values_with_its_settings(render):
     _, resources = render(("ci/scenario-kafka-plain.yaml",))
-    scenario = yaml.safe_load((CHART / "ci/scenario-kafka-plain.yaml").read_text())
+    topic = yaml.safe_load((CHART / "ci/scenario-kafka-plain.yaml").read_text())["kafka"]["eventsTopic"]
     script = script_of(topic_job(resources))
-    names = []
-    for topic in scenario["kafka"]["topics"]:
-        names.append(topic["name"])
-        create = rf'--create --if-not-exists \\\s+--topic "{topic["name"]}" --partitions {topic["partitions"]} '
-        assert re.search(create + rf"--replication-factor {topic['replicas']}\n", script), script
-        pairs = ",".join(f"{k}={v}" for k, v in sorted(topic["config"].items()))
-        assert f'--entity-name "{topic["name"]}" --add-config "{pairs}"' in script
-    # The topic the API and Spark use is among them (global.topic = questline_events.TOPIC_EVENTS).
-    assert TOPIC_EVENTS in names
+    # Named by global.topic, the topic the API and Spark use (= questline_events.TOPIC_EVENTS).
+    create = rf'--create --if-not-exists \\\s+--topic "{TOPIC_EVENTS}" --partitions {topic["partitions"]} '
+    assert re.search(create + rf"--replication-factor {topic['replicas']}\n", script), script
+    pairs = ",".join(f"{k}={v}" for k, v in sorted(topic["config"].items()))
+    assert f'--entity-name "{TOPIC_EVENTS}" --add-config "{pairs}"' in script
     assert "6.048e+08" not in script  # whole numbers are printed as integers
 
 
-def test_the_topic_job_waits_for_the_brokers_and_is_renamed_when_the_topics_change(render):
+def test_the_topic_job_waits_for_the_brokers_and_is_renamed_when_the_topic_changes(render):
     _, resources = render(KIND, PLAIN)
-    _, more = render(
-        KIND, (*PLAIN, "kafka.topics[0].name=events,kafka.topics[0].partitions=12,kafka.topics[0].replicas=1")
-    )
+    _, more = render(KIND, (*PLAIN, "kafka.eventsTopic.partitions=12"))
+    _, renamed = render(KIND, (*PLAIN, "global.topic=game-events"))
     job, changed = topic_job(resources), topic_job(more)
     assert "helm.sh/hook" not in job["metadata"].get("annotations", {})  # a regular Job, not a hook
     assert "wait_for_brokers 300" in script_of(job)
     assert job["metadata"]["name"] != changed["metadata"]["name"]  # Job specs are immutable
     assert "--partitions 12" in script_of(changed)
+    assert topic_job(renamed)["metadata"]["name"] not in (job["metadata"]["name"], changed["metadata"]["name"])
 
 
 def test_plain_mode_admits_clients_of_the_release_and_controllers_between_nodes(render):

@@ -1,5 +1,6 @@
 """The values schemas are strict everywhere and share one definition of the common
-shapes (image, resources, global), and tools/schemas.py converts CRD schemas to JSON
+shapes (image, resources, global: charts/values-schema-definitions.yaml, written into each
+schema by tools/values_schemas.py), and tools/schemas.py converts CRD schemas to JSON
 schemas as strict as the API server."""
 
 import importlib.util
@@ -33,24 +34,44 @@ def test_every_object_with_properties_forbids_unknown_keys(chart):
     assert open_objects == []
 
 
-def test_shared_definitions_are_identical_in_every_schema():
-    umbrella = json.loads((CHART / "values.schema.json").read_text())
-    definitions = {"global": umbrella["$defs"]["global"]}
-    for chart, schema in SCHEMAS.items():
-        for name, definition in schema["$defs"].items():
-            first = definitions.setdefault(name, definition)
-            assert definition == first, f"$defs.{name} of {chart} differs from the others"
+def test_every_values_schema_has_the_shared_definitions_generated_from_their_one_source():
+    stale = _tool("values_schemas").stale()
+    assert stale == [], f"run `make charts-schemas`: stale $defs in {[str(p.relative_to(REPO)) for p in stale]}"
 
 
-def _schemas_module():
-    spec = importlib.util.spec_from_file_location("questline_tools_schemas", REPO / "tools" / "schemas.py")
+def test_a_schema_gets_exactly_the_shared_definitions_it_refers_to_and_keeps_its_own():
+    module = _tool("values_schemas")
+    shared = {
+        "port": {"type": "integer"},
+        "resources": {"properties": {"cpu": {"$ref": "#/$defs/cpu"}}},
+        "cpu": {"type": "string"},
+        "unused": {"type": "string"},
+    }
+    schema = {
+        "properties": {"resources": {"$ref": "#/$defs/resources"}, "pool": {"$ref": "#/$defs/pool"}},
+        "$defs": {"port": {"type": "string"}, "pool": {"properties": {"port": {"$ref": "#/$defs/port"}}}},
+        "if": {},
+    }
+    rebuilt = module.with_definitions(schema, shared)
+    assert list(rebuilt) == ["properties", "$defs", "if"]
+    assert rebuilt["$defs"] == {"port": shared["port"], "resources": shared["resources"], "cpu": shared["cpu"]} | {
+        "pool": schema["$defs"]["pool"]
+    }
+    assert list(rebuilt["$defs"]) == ["port", "resources", "cpu", "pool"]
+    with pytest.raises(module.SchemaError, match="#/\\$defs/nowhere is neither"):
+        module.with_definitions({"properties": {"x": {"$ref": "#/$defs/nowhere"}}}, shared)
+
+
+def _tool(name: str):
+    """A module of tools/ (not a package), loaded from its file."""
+    spec = importlib.util.spec_from_file_location(f"questline_tools_{name}", REPO / "tools" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def test_crd_conversion_closes_objects_and_spells_out_kubernetes_extensions():
-    convert = _schemas_module().crd_to_json_schema
+    convert = _tool("schemas").crd_to_json_schema
     crd_schema = {
         "type": "object",
         "properties": {

@@ -12,7 +12,7 @@ BAD_VALUES = {
     "a password in values": ("hiveMetastore.database.password=hunter2", ["password"]),
     "an unpinned image tag": ("trino.image.tag=latest", ["trino", "/image/tag"]),
     "a log level that does not exist": ("api.logLevel=VERBOSE", ["/logLevel", "must be one of", "DEBUG"]),
-    "a topic with no partitions": ("kafka.topics[0].partitions=0", ["partitions"]),
+    "a topic with no partitions": ("kafka.eventsTopic.partitions=0", ["partitions"]),
     "a memory quantity without unit": (
         "hdfs.namenode.resources.limits.memory=768",
         ["/namenode/resources/limits/memory"],

@@ -16,6 +16,7 @@ import dataclasses
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -24,7 +25,6 @@ import pytest
 from kubernetes import client
 
 from questline_analytics import accounting
-from questline_events import DATABASE
 from questline_kind import cli, kube, smoke, tools
 from questline_kind import settings as kind_settings
 from questline_settings.trino import connect as trino_connect
@@ -128,6 +128,12 @@ def _trino_url(d: Deployed) -> str:
     return f"http://{service.spec.cluster_ip}:{port}"
 
 
+def _trino(d: Deployed):
+    """Trino at its Service, on the catalog and database the release gave the API."""
+    names = smoke.deployed_names(kube.api_client(d.settings), NAMESPACE)
+    return trino_connect(_trino_url(d), user="questline-cluster-test", catalog=names.catalog, schema=names.database)
+
+
 def test_every_pod_becomes_ready(deployed):
     api = kube.api_client(deployed.settings)
     kube.wait_until_ready(api, NAMESPACE, timeout=deployed.settings.timeout)
@@ -182,9 +188,7 @@ def test_a_simulator_run_through_the_ingress_is_accounted_for_exactly(deployed):
     ]  # fmt: skip
     _run_logged(argv, deployed.logs / "loadgen.log", deployed.env, f"simulator, {seconds:g}s through the Ingress")
     truth = json.loads(truth_path.read_text())
-    url = _trino_url(deployed)
-    conn = trino_connect(url, user="questline-cluster-test", catalog=deployed.settings.trino_catalog, schema=DATABASE)
-    with contextlib.closing(conn):
+    with contextlib.closing(_trino(deployed)) as conn:
         result = accounting.wait_until_caught_up(conn, truth, timeout=deployed.settings.timeout)
     print(f"[cluster] accounting: {result.line()}", flush=True)
     assert result.acknowledged > 0
@@ -271,13 +275,7 @@ def test_deleting_each_stateful_pod_under_load_loses_and_duplicates_nothing(depl
     # refusal means a client would have lost the event (the first real run's 404s from the ingress).
     statuses = sorted({r["status"] for r in truth["rejections"]})
     assert rc == 0, f"the simulator saw events refused (exit {rc}, statuses {statuses}; log {log})"
-    conn = trino_connect(
-        _trino_url(deployed),
-        user="questline-cluster-test",
-        catalog=deployed.settings.trino_catalog,
-        schema=DATABASE,
-    )
-    with contextlib.closing(conn):
+    with contextlib.closing(_trino(deployed)) as conn:
         result = accounting.wait_until_caught_up(conn, truth, timeout=deployed.settings.timeout)
     table = [f"{'fault':<20} {'new pod':<48} {'Ready after':>12}"]
     table += [f"{what:<20} {name:<48} {took:>11.0f}s" for what, name, took in rows]
@@ -286,3 +284,95 @@ def test_deleting_each_stateful_pod_under_load_loses_and_duplicates_nothing(depl
     (deployed.logs / "fault-table.txt").write_text("\n".join(table) + "\n")
     assert result.acknowledged > 0
     assert result.ok, "; ".join(result.problems())
+
+
+# Lifecycle: upgrade, interrupted dev, uninstall and install again. Runs after the traffic tests, so
+# the tables hold their events; every step keeps the release deployed for whatever runs next.
+
+
+def _workload_pods(core: client.CoreV1Api) -> dict[str, set[str]]:
+    """Pod uids by component, of the pods a Deployment or StatefulSet owns (not Jobs, helm test
+    pods or Spark executors, which the driver owns)."""
+    found: dict[str, set[str]] = {}
+    for pod in core.list_namespaced_pod(NAMESPACE).items:
+        owners = {o.kind for o in pod.metadata.owner_references or []}
+        if pod.metadata.deletion_timestamp or not owners & {"ReplicaSet", "StatefulSet"}:
+            continue
+        component = (pod.metadata.labels or {}).get("app.kubernetes.io/component", pod.metadata.name)
+        found.setdefault(component, set()).add(pod.metadata.uid)
+    return found
+
+
+def _wait_settled(d: Deployed, core: client.CoreV1Api) -> dict[str, set[str]]:
+    """Every workload Ready and no pod terminating: the pods a rollout leaves."""
+    kube.wait_until_ready(kube.api_client(d.settings), NAMESPACE, timeout=d.settings.timeout)
+    deadline = time.monotonic() + d.settings.timeout
+    while any(p.metadata.deletion_timestamp for p in core.list_namespaced_pod(NAMESPACE).items):
+        assert time.monotonic() < deadline, "pods still terminating after the rollout"
+        time.sleep(2)
+    return _workload_pods(core)
+
+
+def _count_events(d: Deployed) -> int:
+    with contextlib.closing(_trino(d)) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT count(*) FROM events")
+        return cur.fetchone()[0]
+
+
+def test_helm_upgrade_of_one_value_rolls_only_that_component(deployed):
+    core = client.CoreV1Api(kube.api_client(deployed.settings))
+    before = _wait_settled(deployed, core)
+    chart = str(REPO / "charts" / "questline")
+    for level in ("DEBUG", "INFO"):  # change one API value, then put it back
+        argv = [
+            deployed.helm, "upgrade", RELEASE, chart, "--namespace", NAMESPACE,
+            "--kube-context", deployed.settings.kube_context, "--reuse-values",
+            "--set", f"api.logLevel={level}", "--wait", "--timeout", "15m",
+        ]  # fmt: skip
+        log = deployed.logs / f"helm-upgrade-{level}.log"
+        _run_logged(argv, log, deployed.env, f"helm upgrade api.logLevel={level}")
+        after = _wait_settled(deployed, core)
+        rolled = sorted(c for c in before.keys() | after.keys() if before.get(c) != after.get(c))
+        print(f"[cluster] upgrade api.logLevel={level}: rolled {rolled}", flush=True)
+        assert rolled == ["api"], f"api.logLevel={level} rolled {rolled}, expected only the API"
+        before = after
+
+
+def test_interrupted_skaffold_dev_then_skaffold_run_keeps_the_data(deployed):
+    """Ctrl-C on `skaffold dev` (which then uninstalls its releases), then `skaffold run`: the
+    volumes survive the uninstall (StatefulSet claims are never Helm's), the tables keep every event
+    exactly once, and the stream resumes from its checkpoint: new traffic lands."""
+    core = client.CoreV1Api(kube.api_client(deployed.settings))
+    events_before = _count_events(deployed)
+    claims_before = {c.metadata.name for c in core.list_namespaced_persistent_volume_claim(NAMESPACE).items}
+    skaffold = tools.ensure(deployed.settings, "skaffold")
+    argv = cli.skaffold_node_argv(deployed.settings, skaffold, "dev", port_forward=False)
+    log = deployed.logs / "skaffold-dev.log"
+    print(f"[cluster] skaffold dev, interrupted once deployed: {' '.join(argv)} (log {log})", flush=True)
+    with open(log, "w") as out:
+        dev = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=deployed.env, cwd=REPO)
+        try:
+            deadline = time.monotonic() + deployed.settings.timeout
+            while "Watching for changes" not in log.read_text():
+                assert dev.poll() is None, f"skaffold dev ended (exit {dev.returncode}; log {log})"
+                assert time.monotonic() < deadline, f"skaffold dev never got to watching (log {log})"
+                time.sleep(2)
+            dev.send_signal(signal.SIGINT)  # what Ctrl-C sends
+            rc = dev.wait(timeout=600)
+        finally:
+            if dev.poll() is None:
+                dev.kill()
+    print(f"[cluster] skaffold dev exited {rc} after Ctrl-C", flush=True)
+    claims_after = {c.metadata.name for c in core.list_namespaced_persistent_volume_claim(NAMESPACE).items}
+    assert claims_before <= claims_after, f"claims lost with the release: {sorted(claims_before - claims_after)}"
+    print(f"[cluster] kept after dev's cleanup: {len(claims_after)} claims {sorted(claims_after)}", flush=True)
+    argv = cli.skaffold_node_argv(deployed.settings, skaffold, "run", port_forward=False)
+    took = _run_logged(argv, deployed.logs / "skaffold-run-again.log", deployed.env, "skaffold run after dev")
+    _wait_settled(deployed, core)
+    events_after = _count_events(deployed)
+    print(f"[cluster] events before {events_before}, after reinstall {events_after} ({took:.0f}s)", flush=True)
+    assert events_after == events_before, "the tables changed across uninstall and install"
+    settings = dataclasses.replace(deployed.settings, trino_url=_trino_url(deployed))
+    result = smoke.run(settings)  # the stream resumed: new events land exactly once
+    assert result.counts == smoke.expected_counts(result.player_id)

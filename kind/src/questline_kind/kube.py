@@ -61,6 +61,18 @@ def problems(api: ApiClient, namespace: str) -> list[str]:
     return found + _kafka_problems(api, namespace)
 
 
+def container_env(api: ApiClient, namespace: str, component: str) -> dict[str, str]:
+    """The literal environment of the first container of the Deployment of a chart component
+    (label app.kubernetes.io/name); what the release told that component."""
+    apps = client.AppsV1Api(api)
+    found = apps.list_namespaced_deployment(namespace, label_selector=f"app.kubernetes.io/name={component}").items
+    if len(found) != 1:
+        names = [d.metadata.name for d in found]
+        raise NotReady(f"expected one Deployment of {component} in namespace {namespace}, found {names}")
+    container = found[0].spec.template.spec.containers[0]
+    return {e.name: e.value for e in container.env or [] if e.value is not None}
+
+
 def wait_until_ready(api: ApiClient, namespace: str, timeout: float, poll: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while True:

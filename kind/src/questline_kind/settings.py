@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from questline_devkit.artifacts import cache_dir
 from questline_devkit.versions import repo_root
-from questline_settings import SettingsError, http_url, number, sql_name, text
+from questline_settings import SettingsError, http_url, number, text
 from questline_settings.trino import trino_url
 
 __all__ = ["Settings", "SettingsError", "load"]
@@ -23,7 +23,6 @@ class Settings:
     kube_context: str  # where the smoke test looks for readiness and Trino (kind's context by default)
     trino_url: str | None  # None: the smoke test port-forwards the Trino service itself
     trino_service: str
-    trino_catalog: str
     timeout: float  # how long the smoke test waits for readiness, then for the counts
     node_context: str  # the one-node cluster's context (`make node-up`)
     node_registry: str  # its registry, where skaffold's node profile pushes (host:port)
@@ -62,7 +61,6 @@ def load() -> Settings:
         kube_context=text("QUESTLINE_KUBE_CONTEXT", f"kind-{cluster_name}"),
         trino_url=trino_url("QUESTLINE_TRINO_URL"),
         trino_service=text("QUESTLINE_TRINO_SERVICE", "questline-trino"),
-        trino_catalog=sql_name("QUESTLINE_TRINO_CATALOG", "hive"),
         timeout=number("QUESTLINE_SMOKE_TIMEOUT", 900.0, float, low=1, high=86_400, unit="seconds"),
         node_context=text("QUESTLINE_NODE_CONTEXT", "questline-node"),
         node_registry=text("QUESTLINE_NODE_REGISTRY", "127.0.0.1:5000"),

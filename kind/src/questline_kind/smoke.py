@@ -3,6 +3,10 @@
 1. Wait until every workload in the namespace is ready (Kubernetes API).
 2. Post a known mix of player actions through the ingress, as one new player.
 3. Poll Trino until each table holds exactly that player's events, or fail with the difference.
+
+The tables are those of the database and catalog the release gave the API (the chart's
+global.database and global.catalog), read from its Deployment: one chart value, not a
+second setting of the smoke test's own that could disagree.
 """
 
 import collections
@@ -11,15 +15,16 @@ import re
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
 import httpx
 import trino
 
-from questline_events.names import DATABASE, EVENT_FAMILIES, family_of
+from questline_events.names import DATABASE, EVENT_FAMILIES, TOPIC_EVENTS, TRINO_CATALOG, family_of
 from questline_kind import kube, tools
 from questline_kind.settings import Settings
+from questline_settings import kafka_topic, sql_name
 from questline_settings.trino import connect as trino_connect
 
 
@@ -29,6 +34,28 @@ class SmokeFailure(AssertionError):
 
 # Tables with one event family each; `visits` is left out: the API's v1 routes never produce it.
 FAMILY_TABLES = tuple(f for f in EVENT_FAMILIES if f != "visits")
+
+
+class Names(NamedTuple):
+    """The names the components share: the events topic, the schema of the tables, the catalog."""
+
+    topic: str
+    database: str
+    catalog: str
+
+
+def names_from_env(env: Mapping[str, str]) -> Names:
+    """The names in an environment as every settings module reads them (their defaults if unset)."""
+    return Names(
+        topic=kafka_topic("QUESTLINE_EVENTS_TOPIC", TOPIC_EVENTS, env=env),
+        database=sql_name("QUESTLINE_DATABASE", DATABASE, env=env),
+        catalog=sql_name("QUESTLINE_TRINO_CATALOG", TRINO_CATALOG, env=env),
+    )
+
+
+def deployed_names(api, namespace: str) -> Names:
+    """The names the release gave the API (the chart's global.topic, database and catalog)."""
+    return names_from_env(kube.container_env(api, namespace, "api"))
 
 
 class Action(NamedTuple):
@@ -101,9 +128,9 @@ def trino_url(settings: Settings) -> Iterator[str]:
         forward.wait(timeout=10)
 
 
-def table_counts(url: str, catalog: str, player_id: str) -> dict[str, collections.Counter]:
+def table_counts(url: str, names: Names, player_id: str) -> dict[str, collections.Counter]:
     """event_type counts of one player in `events` and in each family table."""
-    connection = trino_connect(url, user="questline-smoke", catalog=catalog, schema=DATABASE)
+    connection = trino_connect(url, user="questline-smoke", catalog=names.catalog, schema=names.database)
     with contextlib.closing(connection):
         cursor = connection.cursor()
         counts = {}
@@ -124,6 +151,7 @@ def run(settings: Settings) -> SmokeResult:
     """The whole smoke flow; raises SmokeFailure unless Trino reports exactly the posted actions."""
     api = kube.api_client(settings)
     kube.wait_until_ready(api, settings.namespace, timeout=settings.timeout)
+    names = deployed_names(api, settings.namespace)
     player_id = f"smoke-{uuid.uuid4().hex[:12]}"
     post_traffic(settings, player_id)
     want = expected_counts(player_id)
@@ -131,7 +159,7 @@ def run(settings: Settings) -> SmokeResult:
     with trino_url(settings) as url:
         while True:
             try:
-                got = table_counts(url, settings.trino_catalog, player_id)
+                got = table_counts(url, names, player_id)
             except trino.exceptions.TrinoQueryError as exc:  # tables may not be registered yet
                 got = {"error": collections.Counter({str(exc.message): 1})}
             if got == want:

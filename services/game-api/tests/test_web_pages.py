@@ -146,6 +146,13 @@ def test_the_dashboard_reads_the_database_the_spark_jobs_are_told_to_write(clien
         load({**KAFKA, "QUESTLINE_DATABASE": "Questline"})
 
 
+def test_the_dashboard_queries_the_catalog_the_spark_jobs_are_told_to_use(producer):
+    app = create_app(load({**KAFKA, "QUESTLINE_TRINO_CATALOG": "lake"}), producer=producer)
+    assert "<code>lake.questline</code>" in app.test_client().get("/dashboard").text
+    with pytest.raises(SettingsError, match=r"QUESTLINE_TRINO_CATALOG='Hive' is not a lower-case SQL name"):
+        load({**KAFKA, "QUESTLINE_TRINO_CATALOG": "Hive"})
+
+
 def test_dashboard_cache_period_has_a_floor_so_browsers_cannot_drive_trino():
     with pytest.raises(SettingsError, match=r"QUESTLINE_API_DASHBOARD_CACHE_SECONDS='0.1' is out of range"):
         load({**KAFKA, "QUESTLINE_API_DASHBOARD_CACHE_SECONDS": "0.1"})

@@ -9,7 +9,7 @@ import dataclasses
 import os
 import re
 
-from questline_events import DATABASE, TOPIC_EVENTS
+from questline_events import DATABASE, TOPIC_EVENTS, TRINO_CATALOG
 from questline_settings import (
     SettingsError,
     jvm_size,
@@ -71,7 +71,7 @@ def load() -> Settings:
         warehouse_dir=text("QUESTLINE_WAREHOUSE_DIR", f"{hdfs}/questline/warehouse").rstrip("/"),
         database=sql_name("QUESTLINE_DATABASE", DATABASE),
         trino_url=trino_url("QUESTLINE_TRINO_URL", required=True),
-        trino_catalog=sql_name("QUESTLINE_TRINO_CATALOG", "hive"),
+        trino_catalog=sql_name("QUESTLINE_TRINO_CATALOG", TRINO_CATALOG),
         trino_user=text("QUESTLINE_TRINO_USER", "questline-spark"),
         spark_master=text("QUESTLINE_SPARK_MASTER", "local[2]"),
         spark_jars=tuple(j.strip() for j in text("QUESTLINE_SPARK_JARS", "").split(",") if j.strip()),

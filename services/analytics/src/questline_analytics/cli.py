@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("report", help="answer every business question; print and write report.html")
-    p.add_argument("--schema", help="Trino schema of the tables [QUESTLINE_TRINO_SCHEMA, default questline]")
+    p.add_argument("--schema", help="Trino schema of the tables [QUESTLINE_DATABASE, default questline]")
     p.add_argument("--out", help="directory for report.html [default $QUESTLINE_ARTIFACTS_DIR/report]")
     p.set_defaults(func=cmd_report)
     p = sub.add_parser("verify", help="check a simulator run's ground truth against the tables")

@@ -13,6 +13,7 @@ from questline_events.names import (
     SCHEMA_VERSION,
     TABLES,
     TOPIC_EVENTS,
+    TRINO_CATALOG,
     family_of,
 )
 from questline_events.schema import (
@@ -33,6 +34,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "TABLES",
     "TOPIC_EVENTS",
+    "TRINO_CATALOG",
     "EventValidationError",
     "derive_event_id",
     "family_of",

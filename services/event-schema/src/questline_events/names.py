@@ -1,7 +1,11 @@
 """Names other components must agree on. tests/charts checks the charts use them."""
 
+# Defaults of the one setting each (QUESTLINE_EVENTS_TOPIC, QUESTLINE_DATABASE,
+# QUESTLINE_TRINO_CATALOG) every component reads, and of the chart values global.topic,
+# global.database and global.catalog that set them on Kubernetes.
 TOPIC_EVENTS = "events"
 DATABASE = "questline"
+TRINO_CATALOG = "hive"
 SCHEMA_VERSION = 1
 
 # A Kafka record larger than this is not an event: the API refuses it (413) and

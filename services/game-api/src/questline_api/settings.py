@@ -8,7 +8,7 @@ value stops the process with a message naming the variable and what it expects.
 import dataclasses
 import os
 
-from questline_events import DATABASE, TOPIC_EVENTS
+from questline_events import DATABASE, TOPIC_EVENTS, TRINO_CATALOG
 from questline_settings import (
     SettingsError,
     choice,
@@ -55,9 +55,10 @@ class Settings:
     keepalive: int
     max_header_bytes: int
     # The /dashboard page (web/): Trino to query (None: the page says it is not configured),
-    # the database the Spark jobs write (as they name it), how long one worker reuses its
-    # answer, how long one refresh may take.
+    # its catalog and the database the Spark jobs write (the variables they read), how long
+    # one worker reuses its answer, how long one refresh may take.
     trino_url: str | None
+    trino_catalog: str
     database: str
     dashboard_cache_seconds: float
     dashboard_timeout: float
@@ -95,6 +96,7 @@ def load(env=None) -> Settings:
         keepalive=number("QUESTLINE_API_KEEPALIVE", 5, low=0, high=3600, unit="seconds", env=env),
         max_header_bytes=number("QUESTLINE_API_MAX_HEADER_BYTES", 8190, low=256, high=65_536, unit="bytes", env=env),
         trino_url=trino_url("QUESTLINE_TRINO_URL", env=env),
+        trino_catalog=sql_name("QUESTLINE_TRINO_CATALOG", TRINO_CATALOG, env=env),
         database=sql_name("QUESTLINE_DATABASE", DATABASE, env=env),
         dashboard_cache_seconds=number(
             "QUESTLINE_API_DASHBOARD_CACHE_SECONDS", 5.0, float, low=0.5, high=3600, unit="seconds", env=env

@@ -89,6 +89,21 @@ Cross-component endpoints: global.endpoints values may hold templates such as
 {{- end -}}
 
 {{/*
+The names the components share, one chart value each, as the variables every settings module
+reads (questline_api, questline_spark, questline_analytics): the events topic, the schema of the
+tables and the Trino catalog. Every container that produces, consumes or queries the events
+gets these, so overriding global.topic, global.database or global.catalog reaches all of them.
+*/}}
+{{- define "common.namesEnv" -}}
+- name: QUESTLINE_EVENTS_TOPIC
+  value: {{ .Values.global.topic | quote }}
+- name: QUESTLINE_DATABASE
+  value: {{ .Values.global.database | quote }}
+- name: QUESTLINE_TRINO_CATALOG
+  value: {{ .Values.global.catalog | quote }}
+{{- end -}}
+
+{{/*
 Ingress rule of a NetworkPolicy admitting every pod of this release (the
 components talk to each other; everything else is denied by the umbrella's
 default-deny policy).

@@ -8,16 +8,11 @@
     fieldRef: {fieldPath: metadata.name}
 - name: KAFKA_BOOTSTRAP_SERVERS
   value: {{ include "common.kafkaBootstrapServers" . | quote }}
-- name: QUESTLINE_EVENTS_TOPIC
-  value: {{ .Values.global.topic | quote }}
+{{ include "common.namesEnv" . }}
 - name: QUESTLINE_HDFS_URI
   value: {{ include "common.hdfsUri" . | quote }}
-- name: QUESTLINE_DATABASE
-  value: {{ .Values.global.database | quote }}
 - name: QUESTLINE_TRINO_URL
   value: {{ include "common.trinoUrl" . | quote }}
-- name: QUESTLINE_TRINO_CATALOG
-  value: {{ .Values.global.catalog | quote }}
 - name: QUESTLINE_SPARK_MASTER
   value: k8s://https://kubernetes.default.svc:443
 - name: QUESTLINE_SPARK_JARS

@@ -9,7 +9,7 @@ import orjson
 from flask import Blueprint, Flask, Response, current_app, render_template, request
 
 from questline_api.publishing import EXTENSION
-from questline_api.web.dashboard import CATALOG, DashboardData, utc_now
+from questline_api.web.dashboard import DashboardData, utc_now
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/web/static")
 
@@ -48,7 +48,8 @@ def play() -> str:
 def dashboard() -> str:
     data: DashboardData = current_app.extensions[_DASHBOARD]
     refresh = max(REFRESH_SECONDS, data.settings.dashboard_cache_seconds)
-    return render_template("dashboard.html", refresh_seconds=refresh, tables=f"{CATALOG}.{data.settings.database}")
+    tables = f"{data.settings.trino_catalog}.{data.settings.database}"
+    return render_template("dashboard.html", refresh_seconds=refresh, tables=tables)
 
 
 @bp.get("/dashboard/data.json")

@@ -26,7 +26,6 @@ from questline_settings.trino import connect as trino_connect
 
 log = logging.getLogger(__name__)
 
-CATALOG = "hive"
 # Minutes shown by the events-per-minute chart, ending with the current minute.
 WINDOW_MINUTES = 30
 # Bars per chart: enough to read, few enough to stay cheap.
@@ -97,7 +96,7 @@ class Snapshot:
         return {
             "status": self.status,
             "message": self.message,
-            "catalog": CATALOG,
+            "catalog": settings.trino_catalog,
             "schema": settings.database,
             "taken_at": _iso(self.taken_at),
             "snapshot_age_seconds": _age(self.taken_at, now),
@@ -133,7 +132,7 @@ def connect(settings: Settings) -> trino.dbapi.Connection:
     return trino_connect(
         settings.trino_url,
         user="questline-dashboard",
-        catalog=CATALOG,
+        catalog=settings.trino_catalog,
         schema=settings.database,
         timezone="UTC",
         # One attempt: the cache asks again next period; retries would only hold a request thread.
@@ -151,7 +150,7 @@ def _rows(conn: trino.dbapi.Connection, sql: str, params: list | None = None) ->
         cursor.close()
 
 
-def collect(conn: trino.dbapi.Connection, database: str, now: dt.datetime) -> Snapshot:
+def collect(conn: trino.dbapi.Connection, catalog: str, database: str, now: dt.datetime) -> Snapshot:
     """Run the dashboard's queries (four round trips) and shape their rows for the page."""
     present = {
         row[0]
@@ -159,7 +158,7 @@ def collect(conn: trino.dbapi.Connection, database: str, now: dt.datetime) -> Sn
     } & set(TABLES)
     if not present:
         message = (
-            f"Trino answers, but {CATALOG}.{database} has no tables yet: "
+            f"Trino answers, but {catalog}.{database} has no tables yet: "
             "the Spark jobs create them (create-tables, stream-events-to-hdfs)."
         )
         return Snapshot("no_tables", message, now)
@@ -244,7 +243,8 @@ class DashboardData:
         if self.settings.trino_url is None:
             return Snapshot("not_configured", "QUESTLINE_TRINO_URL is not set: the API does not know Trino.", now)
         try:
-            return collect(self._connector(self.settings), self.settings.database, now)
+            settings = self.settings
+            return collect(self._connector(settings), settings.trino_catalog, settings.database, now)
         except _UNAVAILABLE as exc:
             log.warning("dashboard: Trino at %s not usable: %s", self.settings.trino_url, exc)
             return Snapshot("unreachable", f"Trino at {self.settings.trino_url} did not answer: {_reason(exc)}", now)

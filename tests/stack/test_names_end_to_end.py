@@ -1,0 +1,185 @@
+"""A non-default topic and database reach every component on the local stack, each told
+by the one variable every settings module reads (QUESTLINE_EVENTS_TOPIC,
+QUESTLINE_DATABASE): events posted to the API land in that topic only, the streaming job
+writes them into that database, and the dashboard and the report read them from there.
+The default topic and the `questline` tables are left as they were; the run's topic,
+tables and schema are removed at the end."""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+import trino
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from questline_events import DATABASE, TABLES, TOPIC_EVENTS, TRINO_CATALOG
+from questline_settings.trino import connect as trino_connect
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "services" / "game-api" / "tests"))
+from api_stack import Gunicorn  # noqa: E402
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(1200)]
+
+BIN = Path(sys.executable).parent
+POSTS = 3
+CATCH_UP_SECONDS = 600
+
+
+def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"names-e2e-{uuid.uuid4().hex}"})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+    finally:
+        consumer.close()
+
+
+def _records_between(bootstrap: str, topic: str, start: dict[int, int], end: dict[int, int]) -> list[bytes]:
+    """The values of `topic` from the offsets `start` up to `end` (other writers may share it)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"names-e2e-{uuid.uuid4().hex}"})
+    try:
+        todo = {p: end[p] for p in end if end[p] > start.get(p, 0)}
+        consumer.assign([TopicPartition(topic, p, start.get(p, 0)) for p in todo])
+        values, deadline = [], time.monotonic() + 60
+        while todo and time.monotonic() < deadline:
+            message = consumer.poll(1)
+            if message is None or message.error():
+                continue
+            values.append(message.value())
+            if message.offset() + 1 >= todo.get(message.partition(), 0):
+                todo.pop(message.partition(), None)
+        assert not todo, f"could not read {topic} up to {end}"
+        return values
+    finally:
+        consumer.close()
+
+
+def _trino(url: str, schema: str) -> trino.dbapi.Connection:
+    return trino_connect(url, user="names-e2e", catalog=TRINO_CATALOG, schema=schema)
+
+
+def _count(conn: trino.dbapi.Connection, table: str, player_id: str) -> int:
+    cursor = conn.cursor()
+    try:
+        cursor.execute(f"SELECT count(*) FROM {table} WHERE player_id = ?", [player_id])
+        return cursor.fetchall()[0][0]
+    except trino.exceptions.TrinoUserError:
+        return 0  # the table does not exist (yet)
+    finally:
+        cursor.close()
+
+
+@pytest.fixture
+def run(local_stack, tmp_path):
+    """A topic and a database of this run only, removed at the end (tables, schema, topic)."""
+    run_id = uuid.uuid4().hex[:10]
+    topic, database = f"names-e2e-{run_id}", f"questline_names_{run_id}"
+    bootstrap = local_stack.kafka_bootstrap
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, 2, 1)])[topic].result(timeout=60)
+    names = {"QUESTLINE_EVENTS_TOPIC": topic, "QUESTLINE_DATABASE": database}
+    try:
+        yield names, tmp_path
+    finally:
+        with contextlib.closing(_trino(local_stack.trino_url, database)) as conn:
+            cursor = conn.cursor()
+            for table in TABLES:
+                cursor.execute(f'DROP TABLE IF EXISTS "{database}".{table}')
+                cursor.fetchall()
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{database}"')
+            cursor.fetchall()
+        admin.delete_topics([topic])[topic].result(timeout=60)
+
+
+@contextlib.contextmanager
+def streaming_job(local_stack, names: dict[str, str], log_path: Path):
+    root = f"{local_stack.hdfs_uri}/questline-tests/names-{names['QUESTLINE_DATABASE']}"
+    env = {
+        **os.environ,
+        **local_stack.client_env(),
+        **names,
+        "QUESTLINE_WAREHOUSE_DIR": f"{root}/warehouse",
+        "QUESTLINE_STREAM_CHECKPOINT_DIR": f"{root}/checkpoint",
+        "QUESTLINE_STREAM_STARTING_OFFSETS": "earliest",
+        "QUESTLINE_STREAM_TRIGGER_SECONDS": "2",
+        "QUESTLINE_SPARK_DRIVER_MEMORY": "768m",
+    }
+    with open(log_path, "wb") as log:
+        # Own process group: the Python driver and its JVM stop together.
+        process = subprocess.Popen(
+            [BIN / "stream-events-to-hdfs"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(30)
+
+
+def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and_the_report(local_stack, run):
+    from questline_analytics import queries
+    from questline_analytics import settings as analytics_settings
+
+    names, tmp_path = run
+    bootstrap, database = local_stack.kafka_bootstrap, names["QUESTLINE_DATABASE"]
+    player = f"names-{uuid.uuid4().hex[:12]}"
+    default_offsets = _end_offsets(bootstrap, TOPIC_EVENTS)
+    api = Gunicorn(
+        bootstrap,
+        tmp_path / "gunicorn.log",
+        workers=1,
+        QUESTLINE_TRINO_URL=local_stack.trino_url,
+        QUESTLINE_API_DASHBOARD_CACHE_SECONDS="1",
+        **names,
+    ).start()
+    try:
+        with streaming_job(local_stack, names, tmp_path / "stream.log") as stream:
+            for _ in range(POSTS):
+                answer = httpx.post(
+                    f"{api.url}/v1/players/{player}/purchases",
+                    json={"item": "sword", "strength": 3},
+                    headers={"Idempotency-Key": str(uuid.uuid4())},
+                )
+                assert answer.status_code == 202, answer.text
+            assert sum(_end_offsets(bootstrap, names["QUESTLINE_EVENTS_TOPIC"]).values()) == POSTS
+
+            with contextlib.closing(_trino(local_stack.trino_url, database)) as conn:
+                deadline = time.monotonic() + CATCH_UP_SECONDS
+                while _count(conn, "purchases", player) < POSTS:
+                    assert stream.poll() is None, f"the streaming job exited; log {tmp_path / 'stream.log'}"
+                    assert time.monotonic() < deadline, f"no {POSTS} purchases in {database} after {CATCH_UP_SECONDS}s"
+                    time.sleep(2)
+                assert _count(conn, "events", player) == POSTS
+
+        # The dashboard reads the run's database, by the variable the streaming job read.
+        data = httpx.get(f"{api.url}/dashboard/data.json").json()
+        assert (data["catalog"], data["schema"]) == (TRINO_CATALOG, database)
+        assert {t["name"]: t["rows"] for t in data["tables"]}["purchases"] >= POSTS
+    finally:
+        api.stop()
+
+    # The report reads it too, by the same variable.
+    report = analytics_settings.load({**local_stack.client_env(), **names})
+    assert report.schema == database
+    with contextlib.closing(queries.connect(report)) as conn:
+        assert _count(conn, "purchases", player) == POSTS
+
+    # None of the run's events went to the default topic (others may write to it meanwhile) or tables.
+    written = _records_between(bootstrap, TOPIC_EVENTS, default_offsets, _end_offsets(bootstrap, TOPIC_EVENTS))
+    assert not [v for v in written if player.encode() in v]
+    with contextlib.closing(_trino(local_stack.trino_url, DATABASE)) as conn:
+        assert _count(conn, "events", player) == 0
