@@ -14,7 +14,7 @@ export QUESTLINE_CACHE ?= $(HOME)/.cache/questline
 export PIP_CACHE_DIR ?= $(QUESTLINE_CACHE)/pip
 
 # Python packages of this repository, installed editable into one virtualenv.
-PACKAGES := services/event-schema devkit images/builder stack kind services/game-api node spark-apps services/loadgen services/analytics
+PACKAGES := services/settings services/event-schema devkit images/builder stack kind services/game-api node spark-apps services/loadgen services/analytics demo
 
 .PHONY: help
 help: ## list the targets
@@ -159,9 +159,9 @@ tools: venv ## build helm + kubeconform and lay out the Kubernetes and Strimzi s
 	@./tools/install.sh >/dev/null
 charts-schemas: venv ## write the shared $defs of every values.schema.json from charts/values-schema-definitions.yaml
 	@$(PY) tools/values_schemas.py
-charts-check: venv tools ## lint, render and validate the charts offline (part of make test)
+charts-check: venv tools ## lint, render and validate the charts offline, security checks included (part of make test)
 	@$(PY) tools/values_schemas.py --check
-	@$(VENV)/bin/pytest -m charts tests/charts
+	@$(VENV)/bin/pytest -m charts tests/charts tests/security
 
 # ---------------------------------------------------------------- web pages (docs/web.md)
 # /play and /dashboard are served by the game API (make api); the tests drive Debian's Chromium.
@@ -178,7 +178,7 @@ SOAK_SECONDS ?= 600
 .PHONY: test-faults test-security
 test-faults: venv ## long fault injection + bounded soak (Kafka, driver, metastore/Trino kills; ~40 min)
 	@QUESTLINE_SOAK_SECONDS=$(SOAK_SECONDS) $(VENV)/bin/pytest -s -m faults tests/faults
-test-security: venv tools ## security checks over the rendered charts (part of make test)
+test-security: venv tools ## every security check over the rendered charts, all in tests/security (part of make test)
 	@$(VENV)/bin/pytest -m charts tests/security
 
 # ---------------------------------------------------------------- tests
@@ -199,13 +199,14 @@ test: venv ## every test CI runs (starts the local stack itself)
 # `make demo`: stack up, tables, API + streaming job in the background, simulated players for
 # DEMO_DURATION seconds, report, and the ground-truth accounting (non-zero exit if any event is
 # missing or duplicated). DEMO_FLAGS passes more simulator flags (questline-loadgen --help).
+# The driver is the package demo/ (questline_demo).
 DEMO_DURATION ?= 60
 DEMO_FLAGS ?=
 .PHONY: demo demo-stop report bench
 demo: venv ## the main job: players -> API -> Kafka -> Spark -> HDFS/Hive -> Trino, then count every event
-	@$(VENV)/bin/questline demo --duration $(DEMO_DURATION) $(DEMO_FLAGS)
+	@$(VENV)/bin/questline-demo --duration $(DEMO_DURATION) $(DEMO_FLAGS)
 demo-stop: venv ## stop the API and the streaming job `make demo` left running (make stack-down stops the rest)
-	@$(VENV)/bin/questline demo --stop
+	@$(VENV)/bin/questline-demo --stop
 report: venv ## print the analytics report from Trino and write report.html
 	@eval "$$($(STACK) env)" && $(VENV)/bin/questline report
 bench: venv ## run every bench/bench_*.py; results in bench/results/ (JSON + Markdown summary)

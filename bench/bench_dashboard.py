@@ -26,10 +26,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
-import trino
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "services" / "game-api" / "tests"))
@@ -37,6 +35,7 @@ from api_stack import Gunicorn  # noqa: E402
 
 from questline_api.settings import load  # noqa: E402
 from questline_api.web.dashboard import collect, connect, utc_now  # noqa: E402
+from questline_settings.trino import connect as trino_connect  # noqa: E402
 
 BIN = Path(sys.executable).parent
 QUERIES_PER_REFRESH = 4
@@ -50,9 +49,8 @@ def stack_env() -> dict[str, str]:
 
 
 def dashboard_queries_since(trino_url: str, since: dt.datetime) -> int:
-    url = urlsplit(trino_url)
     # Another user, so that this query is not counted among the dashboard's.
-    cursor = trino.dbapi.connect(host=url.hostname, port=url.port, user="questline-bench").cursor()
+    cursor = trino_connect(trino_url, user="questline-bench").cursor()
     cursor.execute(
         'SELECT count(*) FROM system.runtime.queries WHERE "user" = ? AND created >= ?',
         [DASHBOARD_USER, since.replace(tzinfo=None)],

@@ -22,10 +22,12 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import trino
+
+from questline_events import TRINO_CATALOG
+from questline_settings.trino import connect as trino_connect
 
 BIN = Path(sys.executable).parent
 
@@ -94,10 +96,8 @@ def main() -> None:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    trino_url = urlsplit(os.environ["QUESTLINE_TRINO_URL"])
-    cursor = trino.dbapi.connect(
-        host=trino_url.hostname, port=trino_url.port, user="bench", catalog="hive", schema=database
-    ).cursor()
+    conn = trino_connect(os.environ["QUESTLINE_TRINO_URL"], user="bench", catalog=TRINO_CATALOG, schema=database)
+    cursor = conn.cursor()
 
     def visible(event_id: str) -> bool:
         try:

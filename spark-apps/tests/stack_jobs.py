@@ -9,11 +9,13 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import trino
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
+
+from questline_events import TRINO_CATALOG
+from questline_settings.trino import connect as trino_connect
 
 BIN = Path(sys.executable).parent
 
@@ -52,8 +54,7 @@ class Run:
         admin = AdminClient({"bootstrap.servers": bootstrap})  # must outlive the future
         admin.create_topics([NewTopic(self.topic, partitions, 1)])[self.topic].result(timeout=60)
         self.producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
-        url = urlsplit(env["QUESTLINE_TRINO_URL"])
-        self.trino = trino.dbapi.connect(host=url.hostname, port=url.port, user="spark-it", catalog="hive")
+        self.trino = trino_connect(env["QUESTLINE_TRINO_URL"], user="spark-it", catalog=TRINO_CATALOG)
 
     def produce(self, *values, key: bytes | None = b"player-1") -> None:
         for value in values:

@@ -46,21 +46,52 @@ def test_a_later_batch_adds_files_beside_earlier_ones(spark, kafka_rows, tmp_pat
     ("variable", "value", "message"),
     [
         ("KAFKA_BOOTSTRAP_SERVERS", "", "KAFKA_BOOTSTRAP_SERVERS is not set (expected host:port[,host:port])"),
-        ("KAFKA_BOOTSTRAP_SERVERS", "localhost", "KAFKA_BOOTSTRAP_SERVERS='localhost' is invalid"),
+        (
+            "KAFKA_BOOTSTRAP_SERVERS",
+            "localhost",
+            "KAFKA_BOOTSTRAP_SERVERS='localhost' is not a list of host:port (expected host:port[,host:port])",
+        ),
         ("QUESTLINE_HDFS_URI", "", "QUESTLINE_HDFS_URI is not set (expected hdfs://host:port)"),
-        ("QUESTLINE_STREAM_STARTING_OFFSETS", "newest", "(expected earliest or latest)"),
-        ("QUESTLINE_STREAM_TRIGGER_SECONDS", "-1", "is not a positive float"),
-        ("QUESTLINE_DATABASE", "Bad-Name", "(expected a lower-case SQL name)"),
+        (
+            "QUESTLINE_STREAM_STARTING_OFFSETS",
+            "newest",
+            "QUESTLINE_STREAM_STARTING_OFFSETS='newest' is invalid (expected earliest or latest)",
+        ),
+        (
+            "QUESTLINE_STREAM_TRIGGER_SECONDS",
+            "-1",
+            "QUESTLINE_STREAM_TRIGGER_SECONDS='-1' is out of range (expected more than 0 seconds)",
+        ),
+        (
+            "QUESTLINE_SPARK_SHUFFLE_PARTITIONS",
+            "two",
+            "QUESTLINE_SPARK_SHUFFLE_PARTITIONS='two' is not a whole number (expected 1 or more partitions)",
+        ),
+        (
+            "QUESTLINE_DATABASE",
+            "Bad-Name",
+            "QUESTLINE_DATABASE='Bad-Name' is not a lower-case SQL name (expected e.g. questline)",
+        ),
+        (
+            "QUESTLINE_EVENTS_TOPIC",
+            "my topic",
+            "QUESTLINE_EVENTS_TOPIC='my topic' is not a Kafka topic name (expected e.g. events)",
+        ),
+        (
+            "QUESTLINE_TRINO_URL",
+            "",
+            "QUESTLINE_TRINO_URL is not set (expected http://host:port or https://user:password@host:port)",
+        ),
     ],
 )
-def test_a_wrong_setting_is_named_with_what_is_expected(monkeypatch, variable, value, message):
+def test_a_wrong_setting_is_named_with_its_value_and_what_is_expected(monkeypatch, variable, value, message):
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     monkeypatch.setenv("QUESTLINE_HDFS_URI", "hdfs://127.0.0.1:8020")
     monkeypatch.setenv("QUESTLINE_TRINO_URL", "http://127.0.0.1:8080")
     monkeypatch.setenv(variable, value)
     with pytest.raises(settings.SettingsError) as error:
         settings.load()
-    assert message in str(error.value)
+    assert str(error.value) == message
 
 
 def test_defaults_are_the_documented_ones(monkeypatch):

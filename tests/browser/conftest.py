@@ -10,10 +10,11 @@ import socket
 import sys
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-import trino
+
+from questline_events import TRINO_CATALOG
+from questline_settings.trino import connect as trino_connect
 
 REPO = Path(__file__).resolve().parents[2]
 # The API's own integration helper: gunicorn with the package's config, ready when /readyz says so.
@@ -140,11 +141,8 @@ def broken_api(tmp_path_factory):
 @pytest.fixture(scope="session")
 def trino_cursor(local_stack, pipeline):
     """A cursor on the run's database."""
-    url = urlsplit(local_stack.trino_url)
     with contextlib.closing(
-        trino.dbapi.connect(
-            host=url.hostname, port=url.port, user="browser-tests", catalog="hive", schema=pipeline.database
-        )
+        trino_connect(local_stack.trino_url, user="browser-tests", catalog=TRINO_CATALOG, schema=pipeline.database)
     ) as conn:
         yield conn.cursor()
 

@@ -22,12 +22,12 @@ import time
 from pathlib import Path
 
 import pytest
-import trino
 from kubernetes import client
 
 from questline_analytics import accounting
 from questline_kind import cli, kube, smoke, tools
 from questline_kind import settings as kind_settings
+from questline_settings.trino import connect as trino_connect
 
 pytestmark = pytest.mark.cluster
 
@@ -128,12 +128,10 @@ def _trino_url(d: Deployed) -> str:
     return f"http://{service.spec.cluster_ip}:{port}"
 
 
-def _trino(d: Deployed) -> trino.dbapi.Connection:
+def _trino(d: Deployed):
     """Trino at its Service, on the catalog and database the release gave the API."""
     names = smoke.deployed_names(kube.api_client(d.settings), NAMESPACE)
-    return trino.dbapi.connect(
-        host=_trino_url(d), user="questline-cluster-test", catalog=names.catalog, schema=names.database
-    )
+    return trino_connect(_trino_url(d), user="questline-cluster-test", catalog=names.catalog, schema=names.database)
 
 
 def test_every_pod_becomes_ready(deployed):

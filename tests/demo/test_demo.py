@@ -14,7 +14,7 @@ import pytest
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(1200)]
 
-QUESTLINE = str(Path(sys.executable).parent / "questline")
+QUESTLINE_DEMO = str(Path(sys.executable).parent / "questline-demo")
 ACCOUNTING = re.compile(r"([\d,]+) events acknowledged, ([\d,]+) in tables, ([\d,]+) missing, ([\d,]+) duplicated")
 
 
@@ -24,7 +24,7 @@ def number(text: str) -> int:
 
 def test_a_short_demo_accounts_for_every_acknowledged_event(local_stack, tmp_path):
     demo = subprocess.run(
-        [QUESTLINE, "demo", "--duration", "15", "--players", "30", "--rate", "40", "--no-progress"],
+        [QUESTLINE_DEMO, "--duration", "15", "--players", "30", "--rate", "40", "--no-progress"],
         capture_output=True,
         text=True,
         env={**os.environ, **local_stack.client_env(), "QUESTLINE_ARTIFACTS_DIR": str(tmp_path), "COLUMNS": "200"},

@@ -13,8 +13,9 @@ import httpx
 import pytest
 from rich.console import Console
 
-from questline_analytics import demo, queries
+from questline_analytics import queries
 from questline_analytics import settings as analytics_settings
+from questline_demo import driver as demo
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
 
@@ -37,7 +38,7 @@ def pipeline(local_stack):
     env = local_stack.client_env()
     os.environ.update(env)
     console = Console(stderr=True)
-    demo._run([demo._bin("create-tables")], env, "create-tables")
+    demo.run_checked([demo.console_script("create-tables")], env, "create-tables")
     demo.start_api(local_stack, console, API_URL, env)
     demo.start_stream(local_stack, console, env)
     conn = queries.connect(analytics_settings.load(os.environ))

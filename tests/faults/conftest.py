@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from faultlib import CONSOLE, REPO, IsolatedStack, Supervisor
 
-from questline_analytics import demo
+from questline_demo import driver as demo
 
 # The game API's test helpers (gunicorn runner, topic reader) are reused, not rewritten.
 sys.path.insert(0, str(REPO / "services" / "game-api" / "tests"))

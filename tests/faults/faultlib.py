@@ -22,8 +22,9 @@ import httpx
 from confluent_kafka import Consumer, TopicPartition
 from rich.console import Console
 
-from questline_analytics import accounting, demo, queries
+from questline_analytics import accounting, queries
 from questline_analytics import settings as analytics_settings
+from questline_demo import driver as demo
 from questline_devkit import process
 from questline_events import TOPIC_EVENTS
 from questline_stack import settings as stack_settings

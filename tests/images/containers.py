@@ -13,9 +13,9 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from questline_devkit.env import env_int
 from questline_images import settings as image_settings
 from questline_images import specs
+from questline_settings import number
 
 LABEL = "io.questline.test=images"
 # The host's hard limits cannot be given to a container here (runc's prlimit is refused); these can.
@@ -23,7 +23,7 @@ ULIMITS = ("--ulimit", "nofile=16384:16384", "--ulimit", "nproc=16384:16384")
 
 
 def port(offset: int) -> int:
-    return env_int("QUESTLINE_IMAGES_TEST_PORT_BASE", 28000, low=1024, high=60000, expected="1024-60000") + offset
+    return number("QUESTLINE_IMAGES_TEST_PORT_BASE", 28000, low=1024, high=60000) + offset
 
 
 @dataclasses.dataclass

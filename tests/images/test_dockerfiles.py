@@ -1,9 +1,12 @@
 """Offline checks of every Dockerfile under images/: lint, build context, versions, users."""
 
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
+import pytest
 from docker.utils.build import exclude_paths
 from imagelib import DOCKERFILES, NON_VERSION_ARGS, REPO, version_args
 
@@ -105,3 +108,45 @@ def test_python_packages_are_installed_with_the_repository_constraints(image):
         command = run.value[0]
         if "pip install" in command:
             assert "-c /src/constraints.txt" in command, f"{image.path}: pip install without constraints: {command}"
+
+
+def _local_packages() -> dict[str, Path]:
+    """The repository's Python packages: distribution name -> directory."""
+    found = {}
+    for pyproject in REPO.glob("**/pyproject.toml"):
+        if ".venv" in pyproject.parts or pyproject.parent == REPO:
+            continue
+        found[tomllib.loads(pyproject.read_text())["project"]["name"]] = pyproject.parent
+    return found
+
+
+def _local_dependencies(directory: Path, packages: dict[str, Path]) -> set[str]:
+    """The repository packages `directory`'s package needs, itself included, transitively."""
+    needed, todo = set(), [directory]
+    while todo:
+        project = tomllib.loads((todo.pop() / "pyproject.toml").read_text())["project"]
+        if project["name"] in needed:
+            continue
+        needed.add(project["name"])
+        for requirement in project.get("dependencies", []):
+            name = re.match(r"[A-Za-z0-9_.-]+", requirement).group(0)
+            if name in packages:
+                todo.append(packages[name])
+    return needed
+
+
+# Python images -> the package whose code they run.
+PYTHON_APPS = {"game-api": "services/game-api", "spark": "spark-apps"}
+
+
+def test_each_python_image_installs_every_repository_package_its_app_needs(image):
+    if image.name not in PYTHON_APPS:
+        pytest.skip("not a Python application image")
+    packages = _local_packages()
+    copied = {str(Path(source)) for copy in image.of("COPY") for source in copy.value[:-1] if not copy.flags}
+    installs = " ".join(run.value[0] for run in image.of("RUN") if "pip install" in run.value[0])
+    for name in _local_dependencies(REPO / PYTHON_APPS[image.name], packages):
+        source = str(packages[name].relative_to(REPO))
+        assert source in copied, f"{image.path}: {name} ({source}) is needed but not copied"
+        target = next(c.value[-1] for c in image.of("COPY") if c.value[0] == source)
+        assert target.rstrip("/") in installs.split(), f"{image.path}: {name} is copied but not pip-installed"

@@ -46,8 +46,18 @@ def test_an_unreachable_docker_engine_is_reported_as_such(monkeypatch, tmp_path)
 
 def test_a_bad_timeout_setting_is_explained(monkeypatch):
     monkeypatch.setenv("QUESTLINE_SMOKE_TIMEOUT", "soon")
-    with pytest.raises(kind_settings.SettingsError, match="QUESTLINE_SMOKE_TIMEOUT='soon' is not a number"):
+    with pytest.raises(kind_settings.SettingsError) as error:
         kind_settings.load()
+    assert str(error.value) == "QUESTLINE_SMOKE_TIMEOUT='soon' is not a number (expected 1..86400 seconds)"
+
+
+def test_a_bad_ingress_url_is_explained(monkeypatch):
+    monkeypatch.setenv("QUESTLINE_INGRESS_URL", "questline.localtest.me")
+    with pytest.raises(kind_settings.SettingsError) as error:
+        kind_settings.load()
+    assert str(error.value) == (
+        "QUESTLINE_INGRESS_URL='questline.localtest.me' is not an http(s) URL (expected http://host[:port])"
+    )
 
 
 def _set_values(argv: list[str]) -> dict[str, str]:

@@ -10,6 +10,8 @@ import pytest
 from containers import http_get, port, volume
 from thrift_probe import get_all_databases
 
+from questline_settings.trino import connect as trino_connect
+
 pytestmark = pytest.mark.images
 
 PG_PORT, METASTORE_PORT, TRINO_PORT = port(432), port(83), port(80)
@@ -188,9 +190,7 @@ def _trino_etc(podman, dirs):
 
 
 def _trino(sql: str):
-    import trino.dbapi
-
-    with trino.dbapi.connect(host="127.0.0.1", port=TRINO_PORT, user="questline", request_timeout=60) as conn:
+    with trino_connect(f"http://127.0.0.1:{TRINO_PORT}", user="questline", request_timeout=60) as conn:
         cursor = conn.cursor()
         cursor.execute(sql)
         return cursor.fetchall()

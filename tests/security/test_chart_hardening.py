@@ -1,5 +1,5 @@
-"""Security checks over the rendered charts, beside tests/charts/test_security.py (which
-checks non-root, dropped capabilities, seccomp, requests/limits, Secret references and
+"""Security checks over the rendered charts, beside test_secure_defaults.py (which checks
+non-root, dropped capabilities, seccomp, requests/limits, Secret references and
 NetworkPolicies in every values scenario). These add what an attacker would look for next:
 a Secret whose value is written in a values file, a pod that shares the node's namespaces or
 disk, a service-account token mounted where nothing needs it or a Role wider than its job,

@@ -13,7 +13,6 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -22,6 +21,7 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from questline_events import DATABASE, TABLES, TOPIC_EVENTS, TRINO_CATALOG
+from questline_settings.trino import connect as trino_connect
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "services" / "game-api" / "tests"))
@@ -64,10 +64,7 @@ def _records_between(bootstrap: str, topic: str, start: dict[int, int], end: dic
 
 
 def _trino(url: str, schema: str) -> trino.dbapi.Connection:
-    parts = urlsplit(url)
-    return trino.dbapi.connect(
-        host=parts.hostname, port=parts.port, user="names-e2e", catalog=TRINO_CATALOG, schema=schema
-    )
+    return trino_connect(url, user="names-e2e", catalog=TRINO_CATALOG, schema=schema)
 
 
 def _count(conn: trino.dbapi.Connection, table: str, player_id: str) -> int:

@@ -11,6 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from questline_settings import path
+
 MAVEN_CENTRAL = os.environ.get("QUESTLINE_MAVEN_URL", "https://repo1.maven.org/maven2")
 
 
@@ -20,6 +22,12 @@ class FetchError(RuntimeError):
 
 def log(msg: str) -> None:
     print(f"[questline] {msg}", file=sys.stderr, flush=True)
+
+
+def cache_dir() -> Path:
+    """$QUESTLINE_CACHE, default ~/.cache/questline: downloads, built tools and image archives of
+    every dev tool (the Makefile exports the same default); never inside the repository."""
+    return path("QUESTLINE_CACHE", Path.home() / ".cache" / "questline")
 
 
 def maven_url(coord: str, ext: str = "jar", classifier: str | None = None) -> str:

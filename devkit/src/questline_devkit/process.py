@@ -9,11 +9,31 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from questline_devkit.artifacts import log
-from questline_devkit.env import StateDirLayout
+from questline_settings import number
+
+
+class StateDirLayout:
+    """Where this module keeps pid files and logs under a `state_dir`; any settings class with a
+    state_dir (the stack's, the local control plane's) mixes it in to use spawn/wait_until/stop."""
+
+    state_dir: Path
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.state_dir / "run"
 
 
 class StartError(RuntimeError):
     pass
+
+
+def start_timeout() -> float:
+    """QUESTLINE_START_TIMEOUT: how long wait_until waits for a component, unless told otherwise."""
+    return float(number("QUESTLINE_START_TIMEOUT", 180, low=1, high=3600, unit="seconds"))
 
 
 def pid_file(s: StateDirLayout, name: str) -> Path:

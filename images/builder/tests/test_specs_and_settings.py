@@ -2,9 +2,9 @@
 
 import pytest
 
-from questline_devkit.env import SettingsError
 from questline_devkit.versions import versions
 from questline_images import settings, specs
+from questline_settings import SettingsError
 
 
 def test_every_image_gets_the_base_and_its_versions_from_the_version_table():

@@ -1,26 +1,15 @@
 """Every setting of the kind workflow, read from environment variables in one place."""
 
 import dataclasses
-import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from questline_devkit.artifacts import cache_dir
 from questline_devkit.versions import repo_root
+from questline_settings import SettingsError, http_url, number, text
+from questline_settings.trino import trino_url
 
-
-class SettingsError(ValueError):
-    pass
-
-
-def _positive_seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name, str(default))
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number of seconds (expected e.g. 600)") from None
-    if value <= 0:
-        raise SettingsError(f"{name}={raw!r} must be positive (seconds)")
-    return value
+__all__ = ["Settings", "SettingsError", "load"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,36 +42,30 @@ class Settings:
 def _ingress_host(url: str) -> str:
     """QUESTLINE_INGRESS_HOST, else the host of the ingress URL. Set it where the Ingress host has no
     DNS: e.g. URL http://127.0.0.1 with host questline.localtest.me reaches the same route."""
-    host = os.environ.get("QUESTLINE_INGRESS_HOST", "").strip()
-    if host:
-        if "/" in host or " " in host:
-            raise SettingsError(
-                f"QUESTLINE_INGRESS_HOST={host!r} must be a bare host name (e.g. questline.localtest.me)"
-            )
-        return host
-    parsed = urlsplit(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise SettingsError(f"QUESTLINE_INGRESS_URL={url!r} is not an http(s) URL (e.g. http://questline.localtest.me)")
-    return parsed.hostname
+    host = text("QUESTLINE_INGRESS_HOST", "")
+    if "/" in host or " " in host:
+        raise SettingsError(f"QUESTLINE_INGRESS_HOST={host!r} must be a bare host name (e.g. questline.localtest.me)")
+    return host or urlsplit(url).hostname
 
 
 def load() -> Settings:
-    cache = os.environ.get("QUESTLINE_CACHE")
-    cluster_name = os.environ.get("QUESTLINE_KIND_CLUSTER", "questline")
-    ingress_url = os.environ.get("QUESTLINE_INGRESS_URL", "http://questline.localtest.me").rstrip("/")
+    cluster_name = text("QUESTLINE_KIND_CLUSTER", "questline")
+    ingress_url = http_url("QUESTLINE_INGRESS_URL", "http://questline.localtest.me", example="http://host[:port]")
     return Settings(
         repo=repo_root(),
-        cache_dir=Path(cache).expanduser() if cache else Path.home() / ".cache" / "questline",
+        cache_dir=cache_dir(),
         cluster_name=cluster_name,
-        namespace=os.environ.get("QUESTLINE_NAMESPACE", "questline"),
+        namespace=text("QUESTLINE_NAMESPACE", "questline"),
         ingress_url=ingress_url,
         ingress_host=_ingress_host(ingress_url),
-        kube_context=os.environ.get("QUESTLINE_KUBE_CONTEXT") or f"kind-{cluster_name}",
-        trino_url=os.environ.get("QUESTLINE_TRINO_URL") or None,
-        trino_service=os.environ.get("QUESTLINE_TRINO_SERVICE", "questline-trino"),
-        timeout=_positive_seconds("QUESTLINE_SMOKE_TIMEOUT", 900),
-        node_context=os.environ.get("QUESTLINE_NODE_CONTEXT", "questline-node"),
-        node_registry=os.environ.get("QUESTLINE_NODE_REGISTRY", "127.0.0.1:5000"),
-        node_ingress_url=os.environ.get("QUESTLINE_NODE_INGRESS_URL", "http://127.0.0.1").rstrip("/"),
-        cluster_accounting_seconds=_positive_seconds("QUESTLINE_CLUSTER_ACCOUNTING_SECONDS", 180),
+        kube_context=text("QUESTLINE_KUBE_CONTEXT", f"kind-{cluster_name}"),
+        trino_url=trino_url("QUESTLINE_TRINO_URL"),
+        trino_service=text("QUESTLINE_TRINO_SERVICE", "questline-trino"),
+        timeout=number("QUESTLINE_SMOKE_TIMEOUT", 900.0, float, low=1, high=86_400, unit="seconds"),
+        node_context=text("QUESTLINE_NODE_CONTEXT", "questline-node"),
+        node_registry=text("QUESTLINE_NODE_REGISTRY", "127.0.0.1:5000"),
+        node_ingress_url=http_url("QUESTLINE_NODE_INGRESS_URL", "http://127.0.0.1", example="http://host[:port]"),
+        cluster_accounting_seconds=number(
+            "QUESTLINE_CLUSTER_ACCOUNTING_SECONDS", 180.0, float, low=1, high=86_400, unit="seconds"
+        ),
     )

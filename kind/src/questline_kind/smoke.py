@@ -24,6 +24,8 @@ import trino
 from questline_events.names import DATABASE, EVENT_FAMILIES, TOPIC_EVENTS, TRINO_CATALOG, family_of
 from questline_kind import kube, tools
 from questline_kind.settings import Settings
+from questline_settings import kafka_topic, sql_name
+from questline_settings.trino import connect as trino_connect
 
 
 class SmokeFailure(AssertionError):
@@ -45,9 +47,9 @@ class Names(NamedTuple):
 def names_from_env(env: Mapping[str, str]) -> Names:
     """The names in an environment as every settings module reads them (their defaults if unset)."""
     return Names(
-        topic=env.get("QUESTLINE_EVENTS_TOPIC") or TOPIC_EVENTS,
-        database=env.get("QUESTLINE_DATABASE") or DATABASE,
-        catalog=env.get("QUESTLINE_TRINO_CATALOG") or TRINO_CATALOG,
+        topic=kafka_topic("QUESTLINE_EVENTS_TOPIC", TOPIC_EVENTS, env=env),
+        database=sql_name("QUESTLINE_DATABASE", DATABASE, env=env),
+        catalog=sql_name("QUESTLINE_TRINO_CATALOG", TRINO_CATALOG, env=env),
     )
 
 
@@ -128,7 +130,7 @@ def trino_url(settings: Settings) -> Iterator[str]:
 
 def table_counts(url: str, names: Names, player_id: str) -> dict[str, collections.Counter]:
     """event_type counts of one player in `events` and in each family table."""
-    connection = trino.dbapi.connect(host=url, user="questline-smoke", catalog=names.catalog, schema=names.database)
+    connection = trino_connect(url, user="questline-smoke", catalog=names.catalog, schema=names.database)
     with contextlib.closing(connection):
         cursor = connection.cursor()
         counts = {}

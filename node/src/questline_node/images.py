@@ -14,7 +14,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from questline_devkit.env import env_path
+from questline_devkit.artifacts import cache_dir
 from questline_devkit.versions import repo_root, versions
 from questline_node.build import BuildError, exclusive, log
 from questline_node.settings import BuildSettings, NodeSettings
@@ -234,7 +234,7 @@ def ensure(s: NodeSettings, image: Image) -> str:
 
 def project_archive(name: str) -> Path:
     """Where the images helper (`make images`) leaves an image: $QUESTLINE_CACHE/images/<name>.oci.tar."""
-    cache = env_path("QUESTLINE_CACHE", Path.home() / ".cache" / "questline")
+    cache = cache_dir()
     return cache / "images" / f"{name}.oci.tar"
 
 

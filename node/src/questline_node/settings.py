@@ -12,8 +12,10 @@ import getpass
 import ipaddress
 from pathlib import Path
 
-from questline_devkit.env import SettingsError, StateDirLayout, env_int, env_path, env_port
+from questline_devkit.artifacts import cache_dir
+from questline_devkit.process import StateDirLayout, start_timeout
 from questline_devkit.versions import repo_root, versions
+from questline_settings import SettingsError, number, path, port, raw
 
 __all__ = ["ApiserverSettings", "BuildSettings", "NodeSettings", "SettingsError", "load", "load_apiserver", "load_node"]
 
@@ -182,7 +184,7 @@ class NodeSettings(ApiserverSettings):
 
 
 def _build(table: dict) -> dict:
-    cache = env_path("QUESTLINE_CACHE", Path.home() / ".cache" / "questline")
+    cache = cache_dir()
     return dict(
         modules_dir=repo_root() / "node" / "go",
         build_dir=cache / "node",
@@ -194,12 +196,8 @@ def _build(table: dict) -> dict:
         traefik_version=table["traefik"]["version"],
         cri_tools_version=table["cri_tools"]["version"],
         # The machine is shared: at most two compile jobs, niced (docs/node.md).
-        build_jobs=env_int("QUESTLINE_GO_BUILD_JOBS", 2, low=1, high=2, expected="1 or 2 parallel compile jobs"),
+        build_jobs=number("QUESTLINE_GO_BUILD_JOBS", 2, low=1, high=2, unit="parallel compile jobs"),
     )
-
-
-def _timeout() -> float:
-    return float(env_int("QUESTLINE_START_TIMEOUT", 180, low=1, high=3600, expected="seconds, 1-3600"))
 
 
 def load_build() -> BuildSettings:
@@ -211,15 +209,15 @@ def load_apiserver() -> ApiserverSettings:
     # must not delete the data of a running etcd.
     return ApiserverSettings(
         **_build(versions()),
-        state_dir=env_path("QUESTLINE_APISERVER_STATE", Path("/var/tmp") / f"questline-apiserver-{getpass.getuser()}"),
+        state_dir=path("QUESTLINE_APISERVER_STATE", Path("/var/tmp") / f"questline-apiserver-{getpass.getuser()}"),
         host="127.0.0.1",
         advertise_address="127.0.0.1",
         etcd_host="127.0.0.1",
         # Clear of the local stack's ports and of the usual 6443/2379 of other clusters.
-        apiserver_port=env_port("QUESTLINE_APISERVER_PORT", 16443),
-        etcd_client_port=env_port("QUESTLINE_ETCD_CLIENT_PORT", 12379),
-        etcd_peer_port=env_port("QUESTLINE_ETCD_PEER_PORT", 12380),
-        start_timeout=_timeout(),
+        apiserver_port=port("QUESTLINE_APISERVER_PORT", 16443),
+        etcd_client_port=port("QUESTLINE_ETCD_CLIENT_PORT", 12379),
+        etcd_peer_port=port("QUESTLINE_ETCD_PEER_PORT", 12380),
+        start_timeout=start_timeout(),
         context="questline-local",
     )
 
@@ -228,36 +226,36 @@ def load_node() -> NodeSettings:
     node_ip = _node_ip()
     return NodeSettings(
         **_build(versions()),
-        state_dir=env_path("QUESTLINE_NODE_STATE", Path("/var/tmp") / f"questline-node-{getpass.getuser()}"),
+        state_dir=path("QUESTLINE_NODE_STATE", Path("/var/tmp") / f"questline-node-{getpass.getuser()}"),
         # The API server listens on the node's own address (pods reach it there through the
         # `kubernetes` Service), never on the machine's real interfaces.
         host=node_ip,
         advertise_address=node_ip,
         etcd_host="127.0.0.1",
-        apiserver_port=env_port("QUESTLINE_NODE_APISERVER_PORT", 6443),
-        etcd_client_port=env_port("QUESTLINE_NODE_ETCD_CLIENT_PORT", 22379),
-        etcd_peer_port=env_port("QUESTLINE_NODE_ETCD_PEER_PORT", 22380),
-        start_timeout=_timeout(),
+        apiserver_port=port("QUESTLINE_NODE_APISERVER_PORT", 6443),
+        etcd_client_port=port("QUESTLINE_NODE_ETCD_CLIENT_PORT", 22379),
+        etcd_peer_port=port("QUESTLINE_NODE_ETCD_PEER_PORT", 22380),
+        start_timeout=start_timeout(),
         context="questline-node",
         node_name="questline-node",
         node_ip=node_ip,
-        registry_port=env_port("QUESTLINE_NODE_REGISTRY_PORT", 5000),
-        http_port=env_port("QUESTLINE_NODE_HTTP_PORT", 80),
-        ports_base=env_int("QUESTLINE_NODE_PORTS_BASE", 20240, low=1024, high=65000, expected="a port, 1024-65000"),
+        registry_port=port("QUESTLINE_NODE_REGISTRY_PORT", 5000),
+        http_port=port("QUESTLINE_NODE_HTTP_PORT", 80),
+        ports_base=number("QUESTLINE_NODE_PORTS_BASE", 20240, low=1024, high=65000),
     )
 
 
 def _node_ip() -> str:
-    import os
-
-    raw = os.environ.get("QUESTLINE_NODE_IP", "198.18.255.1")
+    value = raw("QUESTLINE_NODE_IP") or "198.18.255.1"
     try:
-        address = ipaddress.ip_address(raw)
+        address = ipaddress.ip_address(value)
     except ValueError:
-        raise SettingsError(f"QUESTLINE_NODE_IP={raw!r} is not an IPv4 address (expected one in {NODE_CIDR})") from None
+        raise SettingsError(
+            f"QUESTLINE_NODE_IP={value!r} is not an IPv4 address (expected one in {NODE_CIDR})"
+        ) from None
     if address not in ipaddress.ip_network(NODE_CIDR) or address == ipaddress.ip_network(NODE_CIDR)[0]:
-        raise SettingsError(f"QUESTLINE_NODE_IP={raw!r} is outside the node range {NODE_CIDR}")
-    return raw
+        raise SettingsError(f"QUESTLINE_NODE_IP={value!r} is outside the node range {NODE_CIDR}")
+    return value
 
 
 def load() -> ApiserverSettings:

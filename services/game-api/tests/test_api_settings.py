@@ -27,19 +27,20 @@ def test_bootstrap_servers_without_port_is_refused():
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("QUESTLINE_API_PRODUCE_TIMEOUT", "soon", "not a number of seconds"),
-        ("QUESTLINE_API_PRODUCE_TIMEOUT", "0", "out of range"),
-        ("QUESTLINE_API_BATCH_MAX_EVENTS", "1.5", "not a number of events"),
-        ("QUESTLINE_API_WORKERS", "0", "out of range"),
-        ("QUESTLINE_API_KAFKA_COMPRESSION", "brotli", "not one of none, gzip"),
-        ("QUESTLINE_API_ACCESS_LOG", "maybe", "not a boolean"),
-        ("QUESTLINE_API_LOG_LEVEL", "loud", "not one of DEBUG"),
-        ("QUESTLINE_EVENTS_TOPIC", "events topic", "not a Kafka topic name"),
+        ("QUESTLINE_API_PRODUCE_TIMEOUT", "soon", "'soon' is not a number (expected 0.05..120 seconds)"),
+        ("QUESTLINE_API_PRODUCE_TIMEOUT", "0", "'0' is out of range (expected 0.05..120 seconds)"),
+        ("QUESTLINE_API_BATCH_MAX_EVENTS", "1.5", "'1.5' is not a whole number (expected 1..100000 events)"),
+        ("QUESTLINE_API_WORKERS", "0", "'0' is out of range (expected 1..64 processes)"),
+        ("QUESTLINE_API_KAFKA_COMPRESSION", "brotli", "'brotli' is not one of none, gzip, snappy, lz4, zstd"),
+        ("QUESTLINE_API_ACCESS_LOG", "maybe", "'maybe' is not a boolean (expected true or false)"),
+        ("QUESTLINE_API_LOG_LEVEL", "loud", "'loud' is not one of DEBUG, INFO, WARNING, ERROR"),
+        ("QUESTLINE_EVENTS_TOPIC", "events topic", "'events topic' is not a Kafka topic name (expected e.g. events)"),
     ],
 )
-def test_bad_value_names_the_variable_and_the_expectation(name, value, message):
-    with pytest.raises(SettingsError, match=f"{name}=.*{message}"):
+def test_bad_value_names_the_variable_the_value_and_the_expectation(name, value, message):
+    with pytest.raises(SettingsError) as error:
         load({**KAFKA, name: value})
+    assert str(error.value) == f"{name}={message}"
 
 
 def test_values_are_read_from_the_environment():

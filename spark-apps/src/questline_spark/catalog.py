@@ -10,11 +10,11 @@ no extra server configuration (`system.sync_partition_metadata`).
 
 import logging
 import time
-from urllib.parse import urlsplit
 
 import requests
 import trino
 
+from questline_settings.trino import connect
 from questline_spark.settings import Settings
 from questline_spark.tables import TableSpec, trino_create_table
 
@@ -26,16 +26,9 @@ STARTUP_WAIT_SECONDS = 180
 
 class Catalog:
     def __init__(self, settings: Settings):
-        url = urlsplit(settings.trino_url)
         self.catalog = settings.trino_catalog
         self.schema = settings.database
-        self._connection = trino.dbapi.connect(
-            host=url.hostname,
-            port=url.port or (443 if url.scheme == "https" else 80),
-            http_scheme=url.scheme,
-            user=settings.trino_user,
-            catalog=settings.trino_catalog,
-        )
+        self._connection = connect(settings.trino_url, user=settings.trino_user, catalog=settings.trino_catalog)
 
     def execute(self, sql: str, params: tuple | None = None) -> list[tuple]:
         """Run one statement. Every statement here is idempotent, so a Trino that is

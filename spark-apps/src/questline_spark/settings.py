@@ -10,39 +10,20 @@ import os
 import re
 
 from questline_events import DATABASE, TOPIC_EVENTS, TRINO_CATALOG
+from questline_settings import (
+    SettingsError,
+    jvm_size,
+    kafka_bootstrap_servers,
+    kafka_topic,
+    matching,
+    number,
+    required,
+    sql_name,
+    text,
+)
+from questline_settings.trino import trino_url
 
-
-class SettingsError(ValueError):
-    pass
-
-
-def _required(name: str, expected: str) -> str:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        raise SettingsError(f"{name} is not set (expected {expected})")
-    return value
-
-
-def _optional(name: str, default: str) -> str:
-    return os.environ.get(name, "").strip() or default
-
-
-def _positive(name: str, default: str, kind: type[int] | type[float] = int) -> int | float:
-    raw = _optional(name, default)
-    try:
-        value = kind(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise SettingsError(f"{name}={raw!r} is not a positive {kind.__name__}")
-    return value
-
-
-def _matching(name: str, default: str, pattern: str, expected: str) -> str:
-    value = _optional(name, default)
-    if not re.fullmatch(pattern, value):
-        raise SettingsError(f"{name}={value!r} is invalid (expected {expected})")
-    return value
+__all__ = ["Settings", "SettingsError", "load", "require_kafka_jars"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,45 +56,36 @@ class Settings:
 
 
 def _hdfs_uri() -> str:
-    uri = _required("QUESTLINE_HDFS_URI", "hdfs://host:port").rstrip("/")
+    uri = required("QUESTLINE_HDFS_URI", "hdfs://host:port").rstrip("/")
     if not re.fullmatch(r"[a-z][a-z0-9+.-]*://[^/\s]+", uri) and not uri.startswith("file:"):
         raise SettingsError(f"QUESTLINE_HDFS_URI={uri!r} is invalid (expected hdfs://host:port)")
     return uri
 
 
-def _address(name: str, pattern: str, expected: str) -> str:
-    value = _required(name, expected)
-    if not re.fullmatch(pattern, value):
-        raise SettingsError(f"{name}={value!r} is invalid (expected {expected})")
-    return value
-
-
 def load() -> Settings:
     hdfs = _hdfs_uri()
     return Settings(
-        kafka_bootstrap_servers=_address(
-            "KAFKA_BOOTSTRAP_SERVERS", r"[^\s,:]+:\d+(,[^\s,:]+:\d+)*", "host:port[,host:port]"
-        ),
-        events_topic=_optional("QUESTLINE_EVENTS_TOPIC", TOPIC_EVENTS),
+        kafka_bootstrap_servers=kafka_bootstrap_servers("KAFKA_BOOTSTRAP_SERVERS"),
+        events_topic=kafka_topic("QUESTLINE_EVENTS_TOPIC", TOPIC_EVENTS),
         hdfs_uri=hdfs,
-        warehouse_dir=_optional("QUESTLINE_WAREHOUSE_DIR", f"{hdfs}/questline/warehouse").rstrip("/"),
-        database=_matching("QUESTLINE_DATABASE", DATABASE, r"[a-z][a-z0-9_]*", "a lower-case SQL name"),
-        trino_url=_address("QUESTLINE_TRINO_URL", r"https?://[^/\s]+/?", "http://host:port"),
-        trino_catalog=_optional("QUESTLINE_TRINO_CATALOG", TRINO_CATALOG),
-        trino_user=_optional("QUESTLINE_TRINO_USER", "questline-spark"),
-        spark_master=_optional("QUESTLINE_SPARK_MASTER", "local[2]"),
-        spark_jars=tuple(j.strip() for j in _optional("QUESTLINE_SPARK_JARS", "").split(",") if j.strip()),
-        driver_memory=_matching("QUESTLINE_SPARK_DRIVER_MEMORY", "1g", r"\d+[mg]", "a size such as 1g or 768m"),
-        shuffle_partitions=_positive("QUESTLINE_SPARK_SHUFFLE_PARTITIONS", "2"),
-        trigger_seconds=_positive("QUESTLINE_STREAM_TRIGGER_SECONDS", "2", float),
-        starting_offsets=_matching(
+        warehouse_dir=text("QUESTLINE_WAREHOUSE_DIR", f"{hdfs}/questline/warehouse").rstrip("/"),
+        database=sql_name("QUESTLINE_DATABASE", DATABASE),
+        trino_url=trino_url("QUESTLINE_TRINO_URL", required=True),
+        trino_catalog=sql_name("QUESTLINE_TRINO_CATALOG", TRINO_CATALOG),
+        trino_user=text("QUESTLINE_TRINO_USER", "questline-spark"),
+        spark_master=text("QUESTLINE_SPARK_MASTER", "local[2]"),
+        spark_jars=tuple(j.strip() for j in text("QUESTLINE_SPARK_JARS", "").split(",") if j.strip()),
+        driver_memory=jvm_size("QUESTLINE_SPARK_DRIVER_MEMORY", "1g"),
+        shuffle_partitions=number("QUESTLINE_SPARK_SHUFFLE_PARTITIONS", 2, low=1, unit="partitions"),
+        trigger_seconds=number("QUESTLINE_STREAM_TRIGGER_SECONDS", 2.0, float, low=0, above=True, unit="seconds"),
+        starting_offsets=matching(
             "QUESTLINE_STREAM_STARTING_OFFSETS", "earliest", r"earliest|latest", "earliest or latest"
         ),
-        max_offsets_per_trigger=_positive("QUESTLINE_STREAM_MAX_OFFSETS_PER_TRIGGER", "250000"),
-        checkpoint_dir=_optional(
-            "QUESTLINE_STREAM_CHECKPOINT_DIR", f"{hdfs}/questline/checkpoints/stream_events_to_hdfs"
+        max_offsets_per_trigger=number(
+            "QUESTLINE_STREAM_MAX_OFFSETS_PER_TRIGGER", 250_000, low=1, unit="records per batch"
         ),
-        dedup_window=_matching(
+        checkpoint_dir=text("QUESTLINE_STREAM_CHECKPOINT_DIR", f"{hdfs}/questline/checkpoints/stream_events_to_hdfs"),
+        dedup_window=matching(
             "QUESTLINE_DEDUP_WINDOW", "24 hours", r"\d+ (seconds|minutes|hours|days)", "e.g. '24 hours'"
         ),
     )

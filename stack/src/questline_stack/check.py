@@ -112,7 +112,7 @@ def spark_session(s: Settings, app_name: str):
 
 
 def check_spark_to_trino(s: Settings, run_id: str, rows: int = 1234) -> None:
-    import trino
+    from questline_settings.trino import connect
 
     table = f"check_{run_id}"
     location = f"{s.hdfs_uri}/tmp/questline-stack-check/{table}"
@@ -123,7 +123,7 @@ def check_spark_to_trino(s: Settings, run_id: str, rows: int = 1234) -> None:
         spark.stop()
     log(f"check: Spark wrote {rows} rows as Parquet to {location}")
 
-    conn = trino.dbapi.connect(host=s.host, port=s.trino_port, user="questline-check", catalog="hive")
+    conn = connect(s.trino_url, user="questline-check", catalog="hive")
     cur = conn.cursor()
 
     def sql(statement: str) -> list:

@@ -16,8 +16,8 @@ import time
 
 from questline_devkit import process
 from questline_devkit.artifacts import FetchError, log
-from questline_devkit.env import SettingsError
 from questline_devkit.process import StartError
+from questline_settings import SettingsError
 from questline_stack.components import all_components
 from questline_stack.settings import load
 

@@ -6,18 +6,14 @@ can sit beside other services; the defaults add up to about 5 GiB of heap.
 
 import dataclasses
 import getpass
-import os
 from pathlib import Path
 
-from questline_devkit.env import SettingsError, StateDirLayout, env_int, env_path, env_port
+from questline_devkit.artifacts import cache_dir
+from questline_devkit.process import StateDirLayout, start_timeout
 from questline_devkit.versions import versions
+from questline_settings import SettingsError, jvm_size, number, path, port, text
 
-
-def _heap(name: str, default: str) -> str:
-    raw = os.environ.get(name, default).strip().lower()
-    if not raw[:-1].isdigit() or raw[-1] not in "mg":
-        raise SettingsError(f"{name}={raw!r} is not a heap size (expected e.g. 512m or 2g)")
-    return raw
+__all__ = ["Settings", "SettingsError", "load"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,26 +84,26 @@ def _default_state_dir() -> Path:
 def load() -> Settings:
     java = versions()["java"]
     return Settings(
-        cache_dir=env_path("QUESTLINE_CACHE", Path.home() / ".cache" / "questline"),
-        state_dir=env_path("QUESTLINE_STATE", _default_state_dir()),
-        host=os.environ.get("QUESTLINE_HOST", "127.0.0.1"),
-        kafka_port=env_port("QUESTLINE_KAFKA_PORT", 9092),
-        kafka_controller_port=env_port("QUESTLINE_KAFKA_CONTROLLER_PORT", 9093),
-        namenode_port=env_port("QUESTLINE_NAMENODE_PORT", 8020),
-        namenode_http_port=env_port("QUESTLINE_NAMENODE_HTTP_PORT", 9870),
-        datanode_port=env_port("QUESTLINE_DATANODE_PORT", 9866),
-        datanode_http_port=env_port("QUESTLINE_DATANODE_HTTP_PORT", 9864),
-        datanode_ipc_port=env_port("QUESTLINE_DATANODE_IPC_PORT", 9867),
-        postgres_port=env_port("QUESTLINE_POSTGRES_PORT", 5433),
-        metastore_port=env_port("QUESTLINE_METASTORE_PORT", 9083),
-        trino_port=env_port("QUESTLINE_TRINO_PORT", 8080),
-        kafka_heap=_heap("QUESTLINE_KAFKA_HEAP", "768m"),
-        namenode_heap=_heap("QUESTLINE_NAMENODE_HEAP", "512m"),
-        datanode_heap=_heap("QUESTLINE_DATANODE_HEAP", "384m"),
-        metastore_heap=_heap("QUESTLINE_METASTORE_HEAP", "512m"),
-        trino_heap=_heap("QUESTLINE_TRINO_HEAP", "2g"),
-        java_home=env_path("QUESTLINE_JAVA_HOME", Path(java["default_home"])),
-        trino_java_home=env_path("QUESTLINE_TRINO_JAVA_HOME", Path(java["trino_home"])),
-        start_timeout=float(env_int("QUESTLINE_START_TIMEOUT", 180, low=1, high=3600, expected="seconds, 1-3600")),
-        events_partitions=env_int("QUESTLINE_EVENTS_PARTITIONS", 4, low=1, high=1000, expected="partitions, 1-1000"),
+        cache_dir=cache_dir(),
+        state_dir=path("QUESTLINE_STATE", _default_state_dir()),
+        host=text("QUESTLINE_HOST", "127.0.0.1"),
+        kafka_port=port("QUESTLINE_KAFKA_PORT", 9092),
+        kafka_controller_port=port("QUESTLINE_KAFKA_CONTROLLER_PORT", 9093),
+        namenode_port=port("QUESTLINE_NAMENODE_PORT", 8020),
+        namenode_http_port=port("QUESTLINE_NAMENODE_HTTP_PORT", 9870),
+        datanode_port=port("QUESTLINE_DATANODE_PORT", 9866),
+        datanode_http_port=port("QUESTLINE_DATANODE_HTTP_PORT", 9864),
+        datanode_ipc_port=port("QUESTLINE_DATANODE_IPC_PORT", 9867),
+        postgres_port=port("QUESTLINE_POSTGRES_PORT", 5433),
+        metastore_port=port("QUESTLINE_METASTORE_PORT", 9083),
+        trino_port=port("QUESTLINE_TRINO_PORT", 8080),
+        kafka_heap=jvm_size("QUESTLINE_KAFKA_HEAP", "768m"),
+        namenode_heap=jvm_size("QUESTLINE_NAMENODE_HEAP", "512m"),
+        datanode_heap=jvm_size("QUESTLINE_DATANODE_HEAP", "384m"),
+        metastore_heap=jvm_size("QUESTLINE_METASTORE_HEAP", "512m"),
+        trino_heap=jvm_size("QUESTLINE_TRINO_HEAP", "2g"),
+        java_home=path("QUESTLINE_JAVA_HOME", Path(java["default_home"])),
+        trino_java_home=path("QUESTLINE_TRINO_JAVA_HOME", Path(java["trino_home"])),
+        start_timeout=start_timeout(),
+        events_partitions=number("QUESTLINE_EVENTS_PARTITIONS", 4, low=1, high=1000, unit="partitions"),
     )

@@ -11,9 +11,9 @@ import json
 import sys
 import time
 
-from questline_devkit.env import SettingsError
 from questline_devkit.versions import versions
 from questline_images import base, buildah, settings, specs
+from questline_settings import SettingsError
 
 
 def _build(args: argparse.Namespace) -> int:

@@ -1,11 +1,11 @@
 """Every setting of questline-images, read from environment variables in one place."""
 
 import dataclasses
-import os
 from pathlib import Path
 
-from questline_devkit.env import SettingsError, env_path
+from questline_devkit.artifacts import cache_dir
 from questline_devkit.versions import versions
+from questline_settings import SettingsError, http_url, path, raw, text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,21 +43,17 @@ class Settings:
 
 
 def load() -> Settings:
-    cache = env_path("QUESTLINE_CACHE", Path.home() / ".cache" / "questline")
-    storage = os.environ.get("QUESTLINE_IMAGES_STORAGE_ROOT", "").strip()
-    driver = os.environ.get("QUESTLINE_IMAGES_STORAGE_DRIVER", "").strip()
+    cache = cache_dir()
+    storage = raw("QUESTLINE_IMAGES_STORAGE_ROOT")
+    driver = raw("QUESTLINE_IMAGES_STORAGE_DRIVER")
     if driver not in ("", "overlay", "vfs"):
         raise SettingsError(
             f"QUESTLINE_IMAGES_STORAGE_DRIVER={driver!r} is not a storage driver (expected overlay or vfs)"
         )
-    runtime = os.environ.get("QUESTLINE_IMAGES_RUNTIME", "").strip() or "runc"
-    mirror = os.environ.get("QUESTLINE_DEBIAN_MIRROR", "").strip() or versions()["base"]["mirror"]
-    if not mirror.startswith(("http://", "https://")):
-        raise SettingsError(
-            f"QUESTLINE_DEBIAN_MIRROR={mirror!r} is not an http(s) URL (expected e.g. http://deb.debian.org/debian)"
-        )
-    base = os.environ.get("QUESTLINE_IMAGES_BASE", "").strip() or versions()["base"]["local_image"]
-    images_dir = env_path("QUESTLINE_IMAGES_DIR", cache / "images")
+    runtime = text("QUESTLINE_IMAGES_RUNTIME", "runc")
+    mirror = http_url("QUESTLINE_DEBIAN_MIRROR", versions()["base"]["mirror"], example="http://deb.debian.org/debian")
+    base = text("QUESTLINE_IMAGES_BASE", versions()["base"]["local_image"])
+    images_dir = path("QUESTLINE_IMAGES_DIR", cache / "images")
     return Settings(
         cache_dir=cache,
         images_dir=images_dir,
@@ -74,14 +70,14 @@ def _extra_ca(images_dir: Path) -> Path | None:
     """The CA certificates this machine trusts beyond Debian's (here: a TLS-inspecting egress proxy),
     which build stages need to reach PyPI and Maven Central. QUESTLINE_IMAGES_EXTRA_CA names a PEM
     file, or `none`; by default every /usr/local/share/ca-certificates/*.crt, concatenated."""
-    raw = os.environ.get("QUESTLINE_IMAGES_EXTRA_CA", "").strip()
-    if raw == "none":
+    value = raw("QUESTLINE_IMAGES_EXTRA_CA")
+    if value == "none":
         return None
-    if raw:
-        path = Path(raw).expanduser()
-        if not path.is_file():
-            raise SettingsError(f"QUESTLINE_IMAGES_EXTRA_CA={raw!r} is not a file (expected a PEM file, or none)")
-        return path
+    if value:
+        pem = Path(value).expanduser()
+        if not pem.is_file():
+            raise SettingsError(f"QUESTLINE_IMAGES_EXTRA_CA={value!r} is not a file (expected a PEM file, or none)")
+        return pem
     local = sorted(Path("/usr/local/share/ca-certificates").glob("**/*.crt"))
     if not local:
         return None

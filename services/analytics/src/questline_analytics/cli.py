@@ -2,8 +2,8 @@
 
   questline report [--schema S] [--out DIR]   answer every business question, write report.html
   questline verify GROUND_TRUTH [--wait S]    check a simulator run against the tables
-  questline demo [simulator flags]            the whole pipeline, proven by counting (make demo)
-  questline demo --stop                       stop the API and the streaming job the demo started
+
+The main job that produces the data is questline-demo (`make demo`, package demo/).
 
 Trino is reached at QUESTLINE_TRINO_URL (default http://127.0.0.1:8080).
 """
@@ -45,13 +45,6 @@ def cmd_verify(args, console: Console) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     console = Console()
-    # `demo` forwards its flags to the simulator (questline-loadgen --help lists them).
-    if argv[:1] == ["demo"]:
-        from questline_analytics import demo
-
-        if "--stop" in argv:
-            return demo.stop(console)
-        return demo.main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="questline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -64,7 +57,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("ground_truth", help="the ground-truth JSON questline-loadgen wrote")
     p.add_argument("--wait", type=float, default=0, help="seconds to wait for the tables to catch up")
     p.set_defaults(func=cmd_verify)
-    sub.add_parser("demo", help="the whole pipeline on the local stack (make demo); --stop stops it")
     args = parser.parse_args(argv)
     try:
         return args.func(args, console)

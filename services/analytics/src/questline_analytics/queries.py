@@ -13,6 +13,7 @@ from typing import Any
 import trino
 
 from questline_analytics.settings import Settings
+from questline_settings.trino import connect as trino_connect
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,10 +50,8 @@ def query_named(name: str) -> Query:
 
 
 def connect(settings: Settings, schema: str | None = None) -> trino.dbapi.Connection:
-    return trino.dbapi.connect(
-        host=settings.trino_host,
-        port=settings.trino_port,
-        http_scheme=settings.trino_http_scheme,
+    return trino_connect(
+        settings.trino_url,
         user=settings.trino_user,
         catalog=settings.catalog,
         schema=schema or settings.schema,

@@ -9,29 +9,24 @@ output directory.
 
 import dataclasses
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from questline_events import DATABASE, TRINO_CATALOG
 from questline_loadgen.settings import default_artifacts_dir
+from questline_settings import SettingsError, number, raw, sql_name, text
+from questline_settings.trino import trino_url
 
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+__all__ = ["Settings", "SettingsError", "load"]
+
 # Read until the database got one name in every component; now refused, so an old
 # environment does not silently report on the default schema.
 _RENAMED = {"QUESTLINE_TRINO_SCHEMA": "QUESTLINE_DATABASE"}
 
 
-class SettingsError(ValueError):
-    pass
-
-
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    trino_host: str
-    trino_port: int
-    trino_http_scheme: str
+    trino_url: str
     trino_user: str
     catalog: str
     schema: str
@@ -40,43 +35,23 @@ class Settings:
     # fresh streaming job's first batch is slow), and for the tables to hold a whole run.
     catch_up_timeout: float
 
-    @property
-    def trino_url(self) -> str:
-        return f"{self.trino_http_scheme}://{self.trino_host}:{self.trino_port}"
-
-
-def _identifier(env: Mapping[str, str], name: str, default: str) -> str:
-    value = env.get(name, "").strip() or default
-    if not _IDENTIFIER.match(value):
-        raise SettingsError(f"{name}={value!r} is not a lower-case SQL identifier (expected e.g. {default})")
-    return value
-
 
 def load(env: Mapping[str, str] | None = None, **overrides) -> Settings:
     env = os.environ if env is None else env
     for old, new in _RENAMED.items():
-        if env.get(old, "").strip():
+        if raw(old, env):
             raise SettingsError(
                 f"{old} is no longer read: set {new} instead (the variable the API and the Spark jobs read)"
             )
-    raw_url = env.get("QUESTLINE_TRINO_URL", "").strip() or "http://127.0.0.1:8080"
-    url = urlsplit(raw_url)
-    if url.scheme not in ("http", "https") or not url.hostname:
-        raise SettingsError(f"QUESTLINE_TRINO_URL={raw_url!r} is not an http(s) URL (expected http://host:port)")
-    raw_timeout = env.get("QUESTLINE_CATCH_UP_TIMEOUT", "").strip() or "300"
-    try:
-        timeout = float(raw_timeout)
-    except ValueError:
-        raise SettingsError(f"QUESTLINE_CATCH_UP_TIMEOUT={raw_timeout!r} is not a number of seconds") from None
     values = {
-        "trino_host": url.hostname,
-        "trino_port": url.port or (443 if url.scheme == "https" else 80),
-        "trino_http_scheme": url.scheme,
-        "trino_user": env.get("QUESTLINE_TRINO_USER", "").strip() or "questline",
-        "catalog": _identifier(env, "QUESTLINE_TRINO_CATALOG", TRINO_CATALOG),
-        "schema": _identifier(env, "QUESTLINE_DATABASE", DATABASE),
+        "trino_url": trino_url("QUESTLINE_TRINO_URL", "http://127.0.0.1:8080", env=env),
+        "trino_user": text("QUESTLINE_TRINO_USER", "questline", env=env),
+        "catalog": sql_name("QUESTLINE_TRINO_CATALOG", TRINO_CATALOG, env=env),
+        "schema": sql_name("QUESTLINE_DATABASE", DATABASE, env=env),
         "artifacts_dir": default_artifacts_dir(env),
-        "catch_up_timeout": timeout,
+        "catch_up_timeout": number(
+            "QUESTLINE_CATCH_UP_TIMEOUT", 300.0, float, low=1, high=86_400, unit="seconds", env=env
+        ),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)

@@ -7,90 +7,24 @@ value stops the process with a message naming the variable and what it expects.
 
 import dataclasses
 import os
-import re
-from urllib.parse import urlsplit
 
 from questline_events import DATABASE, TOPIC_EVENTS, TRINO_CATALOG
+from questline_settings import (
+    SettingsError,
+    choice,
+    flag,
+    kafka_bootstrap_servers,
+    kafka_topic,
+    number,
+    sql_name,
+    text,
+)
+from questline_settings.trino import trino_url
 
-_HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
+__all__ = ["Settings", "SettingsError", "load"]
+
 _COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-_MIB = 1024 * 1024
-
-
-class SettingsError(ValueError):
-    pass
-
-
-def _bootstrap_servers(env) -> str:
-    raw = env.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
-    if not raw:
-        raise SettingsError("KAFKA_BOOTSTRAP_SERVERS is not set (expected host:port[,host:port])")
-    servers = [s.strip() for s in raw.split(",")]
-    if not all(_HOST_PORT.match(s) for s in servers):
-        raise SettingsError(
-            f"KAFKA_BOOTSTRAP_SERVERS={raw!r} is not a list of host:port (expected host:port[,host:port])"
-        )
-    return ",".join(servers)
-
-
-def _number(env, name: str, default, kind, minimum, maximum, unit: str):
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number of {unit} (expected {minimum}..{maximum})") from None
-    if not minimum <= value <= maximum:
-        raise SettingsError(f"{name}={raw!r} is out of range (expected {minimum}..{maximum} {unit})")
-    return value
-
-
-def _choice(env, name: str, default: str, choices: tuple[str, ...], normalize=str.lower) -> str:
-    raw = env.get(name, default)
-    value = normalize(raw.strip())
-    if value not in choices:
-        raise SettingsError(f"{name}={raw!r} is not one of {', '.join(choices)}")
-    return value
-
-
-def _flag(env, name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise SettingsError(f"{name}={raw!r} is not a boolean (expected true or false)")
-
-
-def _sql_name(env, name: str, default: str) -> str:
-    raw = env.get(name, "").strip() or default
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", raw):
-        raise SettingsError(f"{name}={raw!r} is not a lower-case SQL name (expected e.g. {default})")
-    return raw
-
-
-def _events_topic(env) -> str:
-    # The same variable the Spark jobs read: benchmarks and tests point both at a
-    # topic of their own so their load never lands in the shared tables.
-    raw = env.get("QUESTLINE_EVENTS_TOPIC", "").strip() or TOPIC_EVENTS
-    if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", raw):
-        raise SettingsError(f"QUESTLINE_EVENTS_TOPIC={raw!r} is not a Kafka topic name (expected e.g. {TOPIC_EVENTS})")
-    return raw
-
-
-def _trino_url(env) -> str | None:
-    raw = env.get("QUESTLINE_TRINO_URL", "").strip()
-    if not raw:
-        return None
-    url = urlsplit(raw)
-    if url.scheme not in ("http", "https") or not url.hostname:
-        raise SettingsError(f"QUESTLINE_TRINO_URL={raw!r} is not an http(s) URL (expected http://host:port)")
-    return raw.rstrip("/")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,29 +67,41 @@ class Settings:
 def load(env=None) -> Settings:
     env = os.environ if env is None else env
     return Settings(
-        kafka_bootstrap_servers=_bootstrap_servers(env),
-        events_topic=_events_topic(env),
-        produce_timeout=_number(env, "QUESTLINE_API_PRODUCE_TIMEOUT", 5.0, float, 0.05, 120, "seconds"),
-        retry_after=_number(env, "QUESTLINE_API_RETRY_AFTER", 2, int, 1, 3600, "seconds"),
-        batch_max_events=_number(env, "QUESTLINE_API_BATCH_MAX_EVENTS", 1000, int, 1, 100_000, "events"),
-        max_body_bytes=_number(
-            env, "QUESTLINE_API_MAX_BODY_BYTES", 2 * 1024 * 1024, int, 1024, 256 * 1024 * 1024, "bytes"
+        kafka_bootstrap_servers=kafka_bootstrap_servers("KAFKA_BOOTSTRAP_SERVERS", env=env),
+        # The same variable the Spark jobs read: benchmarks and tests point both at a
+        # topic of their own so their load never lands in the shared tables.
+        events_topic=kafka_topic("QUESTLINE_EVENTS_TOPIC", TOPIC_EVENTS, env=env),
+        produce_timeout=number(
+            "QUESTLINE_API_PRODUCE_TIMEOUT", 5.0, float, low=0.05, high=120, unit="seconds", env=env
         ),
-        ready_cache_seconds=_number(env, "QUESTLINE_API_READY_CACHE_SECONDS", 2.0, float, 0, 60, "seconds"),
-        kafka_linger_ms=_number(env, "QUESTLINE_API_KAFKA_LINGER_MS", 1.0, float, 0, 1000, "milliseconds"),
-        kafka_compression=_choice(env, "QUESTLINE_API_KAFKA_COMPRESSION", "lz4", _COMPRESSIONS),
-        log_level=_choice(env, "QUESTLINE_API_LOG_LEVEL", "INFO", _LOG_LEVELS, normalize=str.upper),
-        access_log=_flag(env, "QUESTLINE_API_ACCESS_LOG", False),
-        bind=env.get("QUESTLINE_API_BIND", "0.0.0.0:8000"),
-        workers=_number(env, "QUESTLINE_API_WORKERS", 2, int, 1, 64, "processes"),
-        threads=_number(env, "QUESTLINE_API_THREADS", 8, int, 1, 256, "threads per worker"),
-        worker_timeout=_number(env, "QUESTLINE_API_WORKER_TIMEOUT", 30, int, 1, 3600, "seconds"),
-        graceful_timeout=_number(env, "QUESTLINE_API_GRACEFUL_TIMEOUT", 15, int, 1, 3600, "seconds"),
-        keepalive=_number(env, "QUESTLINE_API_KEEPALIVE", 5, int, 0, 3600, "seconds"),
-        max_header_bytes=_number(env, "QUESTLINE_API_MAX_HEADER_BYTES", 8190, int, 256, 65_536, "bytes"),
-        trino_url=_trino_url(env),
-        trino_catalog=_sql_name(env, "QUESTLINE_TRINO_CATALOG", TRINO_CATALOG),
-        database=_sql_name(env, "QUESTLINE_DATABASE", DATABASE),
-        dashboard_cache_seconds=_number(env, "QUESTLINE_API_DASHBOARD_CACHE_SECONDS", 5.0, float, 0.5, 3600, "seconds"),
-        dashboard_timeout=_number(env, "QUESTLINE_API_DASHBOARD_TIMEOUT", 10.0, float, 1, 300, "seconds"),
+        retry_after=number("QUESTLINE_API_RETRY_AFTER", 2, low=1, high=3600, unit="seconds", env=env),
+        batch_max_events=number("QUESTLINE_API_BATCH_MAX_EVENTS", 1000, low=1, high=100_000, unit="events", env=env),
+        max_body_bytes=number(
+            "QUESTLINE_API_MAX_BODY_BYTES", 2 * 1024 * 1024, low=1024, high=256 * 1024 * 1024, unit="bytes", env=env
+        ),
+        ready_cache_seconds=number(
+            "QUESTLINE_API_READY_CACHE_SECONDS", 2.0, float, low=0, high=60, unit="seconds", env=env
+        ),
+        kafka_linger_ms=number(
+            "QUESTLINE_API_KAFKA_LINGER_MS", 1.0, float, low=0, high=1000, unit="milliseconds", env=env
+        ),
+        kafka_compression=choice("QUESTLINE_API_KAFKA_COMPRESSION", "lz4", _COMPRESSIONS, env=env),
+        log_level=choice("QUESTLINE_API_LOG_LEVEL", "INFO", _LOG_LEVELS, normalize=str.upper, env=env),
+        access_log=flag("QUESTLINE_API_ACCESS_LOG", False, env=env),
+        bind=text("QUESTLINE_API_BIND", "0.0.0.0:8000", env=env),
+        workers=number("QUESTLINE_API_WORKERS", 2, low=1, high=64, unit="processes", env=env),
+        threads=number("QUESTLINE_API_THREADS", 8, low=1, high=256, unit="threads per worker", env=env),
+        worker_timeout=number("QUESTLINE_API_WORKER_TIMEOUT", 30, low=1, high=3600, unit="seconds", env=env),
+        graceful_timeout=number("QUESTLINE_API_GRACEFUL_TIMEOUT", 15, low=1, high=3600, unit="seconds", env=env),
+        keepalive=number("QUESTLINE_API_KEEPALIVE", 5, low=0, high=3600, unit="seconds", env=env),
+        max_header_bytes=number("QUESTLINE_API_MAX_HEADER_BYTES", 8190, low=256, high=65_536, unit="bytes", env=env),
+        trino_url=trino_url("QUESTLINE_TRINO_URL", env=env),
+        trino_catalog=sql_name("QUESTLINE_TRINO_CATALOG", TRINO_CATALOG, env=env),
+        database=sql_name("QUESTLINE_DATABASE", DATABASE, env=env),
+        dashboard_cache_seconds=number(
+            "QUESTLINE_API_DASHBOARD_CACHE_SECONDS", 5.0, float, low=0.5, high=3600, unit="seconds", env=env
+        ),
+        dashboard_timeout=number(
+            "QUESTLINE_API_DASHBOARD_TIMEOUT", 10.0, float, low=1, high=300, unit="seconds", env=env
+        ),
     )

@@ -15,13 +15,11 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from questline_settings import SettingsError, parse_flag, parse_number
+
+__all__ = ["Settings", "SettingsError", "default_artifacts_dir", "load", "new_run_id", "parser"]
+
 _RUN_ID = re.compile(r"^[A-Za-z0-9]{1,24}$")
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
-
-
-class SettingsError(ValueError):
-    pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,19 +91,9 @@ _OPTIONS = (
 
 def _convert(option: _Option, raw: str, source: str):
     if option.kind is bool:
-        value = raw.strip().lower()
-        if value in _TRUE or value in _FALSE:
-            return value in _TRUE
-        raise SettingsError(f"{source}={raw!r} is not a boolean (expected true or false)")
+        return parse_flag(source, raw)
     if option.kind in (int, float):
-        expected = f"expected {option.minimum:g}..{option.maximum:g} {option.unit}".rstrip()
-        try:
-            value = option.kind(raw)
-        except ValueError:
-            raise SettingsError(f"{source}={raw!r} is not a number ({expected})") from None
-        if not option.minimum <= value <= option.maximum:
-            raise SettingsError(f"{source}={raw!r} is out of range ({expected})")
-        return value
+        return parse_number(source, raw.strip(), option.kind, low=option.minimum, high=option.maximum, unit=option.unit)
     return option.kind(raw)
 
 

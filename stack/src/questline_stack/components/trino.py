@@ -180,11 +180,9 @@ class Trino(Component):
 
     def query(self, sql: str) -> list[list[object]]:
         """Run one statement with the trino client and return all rows."""
-        import trino.dbapi
+        from questline_settings.trino import connect
 
-        with trino.dbapi.connect(
-            host=self.s.host, port=self.s.trino_port, user="questline", request_timeout=30
-        ) as conn:
+        with connect(self.s.trino_url, user="questline", request_timeout=30) as conn:
             cursor = conn.cursor()
             cursor.execute(sql)
             return cursor.fetchall()

@@ -16,13 +16,13 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 import trino
 
 from questline_api.settings import Settings
 from questline_events import EVENT_TYPES, TABLES
+from questline_settings.trino import connect as trino_connect
 
 log = logging.getLogger(__name__)
 
@@ -129,11 +129,8 @@ def utc_now() -> dt.datetime:
 
 
 def connect(settings: Settings) -> trino.dbapi.Connection:
-    url = urlsplit(settings.trino_url)
-    return trino.dbapi.connect(
-        host=url.hostname,
-        port=url.port or (443 if url.scheme == "https" else 80),
-        http_scheme=url.scheme,
+    return trino_connect(
+        settings.trino_url,
         user="questline-dashboard",
         catalog=settings.trino_catalog,
         schema=settings.database,

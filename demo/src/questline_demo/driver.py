@@ -1,4 +1,4 @@
-"""`make demo`: the whole pipeline on the local stack, proven by counting.
+"""The main job (`make demo`): the whole pipeline on the local stack, proven by counting.
 
 1. start the local stack (idempotent), 2. create the tables, 3. start the game
 API (gunicorn) and 4. the streaming job as background processes of the stack
@@ -27,13 +27,14 @@ from rich.console import Console
 from questline_analytics import accounting, queries, report
 from questline_analytics import settings as analytics_settings
 from questline_devkit import process
+from questline_loadgen import run_and_summarise
 from questline_loadgen import settings as loadgen_settings
-from questline_loadgen.cli import run_and_summarise
+from questline_settings import SettingsError
 from questline_stack import settings as stack_settings
 
 API = "api"
 STREAM = "stream-events-to-hdfs"
-# Components the demo starts beside the stack; `questline demo --stop` stops them.
+# Components the demo starts beside the stack; `questline-demo --stop` stops them.
 DEMO_PROCESSES = (STREAM, API)
 
 
@@ -54,12 +55,12 @@ class Step:
         self.console.rule(f"[bold]step {self.number}/{self.total}[/]: {text}  [dim](+{elapsed:.0f}s)", align="left")
 
 
-def _bin(name: str) -> str:
+def console_script(name: str) -> str:
     """A console script of this virtualenv (the one running the demo)."""
     return str(Path(sys.executable).parent / name)
 
 
-def _run(argv: Sequence[str], env: dict[str, str], what: str) -> None:
+def run_checked(argv: Sequence[str], env: dict[str, str], what: str) -> None:
     result = subprocess.run(list(argv), env={**os.environ, **env})
     if result.returncode != 0:
         raise DemoFailed(f"{what} failed (exit {result.returncode}): {' '.join(argv)}")
@@ -82,7 +83,9 @@ def start_api(stack, console: Console, api_url: str, env: dict[str, str]) -> Non
         return
     parts = urlsplit(api_url)
     api_env = {**env, "QUESTLINE_API_BIND": f"{parts.hostname}:{parts.port or 80}"}
-    pid = process.spawn(stack, API, [_bin("gunicorn"), "-c", "python:questline_api.gunicorn_conf"], env=api_env)
+    pid = process.spawn(
+        stack, API, [console_script("gunicorn"), "-c", "python:questline_api.gunicorn_conf"], env=api_env
+    )
     console.print(f"API started: pid {pid}, log {process.log_file(stack, API)}")
     process.wait_until(stack, API, lambda: _http_ok(f"{api_url}/readyz"), timeout=60, what="ready")
 
@@ -91,7 +94,7 @@ def start_stream(stack, console: Console, env: dict[str, str]) -> None:
     if process.running_pid(stack, STREAM) is not None:
         console.print(f"streaming job already running (pid {process.running_pid(stack, STREAM)})")
         return
-    pid = process.spawn(stack, STREAM, [_bin(STREAM)], env=env)
+    pid = process.spawn(stack, STREAM, [console_script(STREAM)], env=env)
     console.print(f"streaming job started: pid {pid}, log {process.log_file(stack, STREAM)}")
 
 
@@ -140,7 +143,7 @@ def run_demo(simulator_argv: Sequence[str], console: Console) -> int:
     stack = stack_settings.load()
     step = Step(console)
     step("local stack: Kafka, HDFS, PostgreSQL, Hive metastore, Trino")
-    _run([_bin("questline-stack"), "up"], {}, "questline-stack up")
+    run_checked([console_script("questline-stack"), "up"], {}, "questline-stack up")
     env = stack.client_env()
     os.environ.update(env)
     analytics = analytics_settings.load(os.environ)
@@ -148,7 +151,7 @@ def run_demo(simulator_argv: Sequence[str], console: Console) -> int:
     artifacts = sim.ground_truth_path.parent
 
     step("tables: database `questline` and its tables in the Hive metastore (idempotent)")
-    _run([_bin("create-tables")], env, "create-tables")
+    run_checked([console_script("create-tables")], env, "create-tables")
 
     step(f"game API: gunicorn at {sim.api_url}")
     start_api(stack, console, sim.api_url, env)
@@ -201,6 +204,6 @@ def main(simulator_argv: Sequence[str]) -> int:
     console = Console()
     try:
         return run_demo(simulator_argv, console)
-    except (DemoFailed, process.StartError, loadgen_settings.SettingsError, analytics_settings.SettingsError) as exc:
+    except (DemoFailed, process.StartError, SettingsError) as exc:
         console.print(f"[red bold]demo FAILED:[/] {exc}")
         return 1
