@@ -326,8 +326,13 @@ def test_helm_upgrade_of_one_value_rolls_only_that_component(deployed):
     # The baseline is a helm upgrade with the same values: skaffold labels every pod template with
     # its run's id (skaffold.dev/run-id, which its status check selects by), so the first plain
     # helm upgrade after a skaffold deploy rolls every pod once (docs/kubernetes.md).
+    argv = [deployed.helm, "get", "values", RELEASE, "--all", "--output", "json", "--namespace", NAMESPACE,
+            "--kube-context", deployed.settings.kube_context]  # fmt: skip
+    values = json.loads(subprocess.run(argv, check=True, capture_output=True, text=True, env=deployed.env).stdout)
+    current = values["api"]["logLevel"]
+    changed = "DEBUG" if current != "DEBUG" else "INFO"
     before = None
-    for level in (None, "DEBUG", "INFO"):  # same values, then one API value changed, then back
+    for level in (None, changed, current):  # same values, then one API value changed, then back
         argv = [
             deployed.helm, "upgrade", RELEASE, chart, "--namespace", NAMESPACE,
             "--kube-context", deployed.settings.kube_context, "--reuse-values", "--wait", "--timeout", "15m",
