@@ -169,6 +169,26 @@ def test_generated_cluster_id_is_16_bytes_of_base64url_and_kept_on_uninstall(ren
     assert base64.urlsafe_b64encode(raw).decode().rstrip("=") == cluster_id
 
 
+# Production runs several pools, which plain mode refuses (test_a_plain_mode_with_several_pools...).
+@pytest.mark.parametrize(
+    ("values", "sets"),
+    [(v, ()) for v in ("values.yaml", "values-kind.yaml", "values-production.yaml")]
+    + [(v, PLAIN) for v in ("values.yaml", "values-kind.yaml")],
+)
+def test_kafka_data_outlives_an_uninstall_like_the_checkpoints_on_hdfs(render, values, sets):
+    """The streaming checkpoint (HDFS, whose claims Helm never deletes) holds Kafka offsets: if the
+    Kafka volume went with `helm uninstall`, the reinstalled stream finds its offsets gone and stops
+    (the first real uninstall and install on the node: "Partition events-2 offset was changed from
+    2441 to 0"). So no values file deletes Kafka's claims."""
+    files = () if values == "values.yaml" else (values,)
+    _, resources = render(files, sets)
+    for pool in by_kind(resources, "KafkaNodePool"):
+        assert pool["spec"]["storage"].get("deleteClaim") is not True, pool["metadata"]["name"]
+    for sts in by_kind(resources, "StatefulSet"):
+        policy = sts["spec"].get("persistentVolumeClaimRetentionPolicy", {})
+        assert policy.get("whenDeleted", "Retain") == "Retain", sts["metadata"]["name"]
+
+
 def test_a_given_cluster_id_is_used_as_is(render):
     _, resources = render(KIND, (*PLAIN, "kafka.plain.clusterId=MkU3OEVBNTcwNTJENDM2Qg"))
     secret = named(resources, "Secret", "questline-kafka-cluster-id")
