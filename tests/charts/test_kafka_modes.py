@@ -151,8 +151,8 @@ def test_plain_brokers_follow_the_image_contract_and_node_pool_sizes(render):
     assert spec["enableServiceLinks"] is False  # a Service named kafka-* would inject KAFKA_* settings
     (claim,) = sts["spec"]["volumeClaimTemplates"]
     assert claim["spec"]["resources"]["requests"]["storage"] == pool["storage"]["size"]
-    # values-kind deletes the claims with the cluster, as Strimzi's deleteClaim does.
-    assert sts["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Delete"
+    # values-kind keeps the claims, as Strimzi's deleteClaim: false does (see the uninstall test below).
+    assert sts["spec"]["persistentVolumeClaimRetentionPolicy"]["whenDeleted"] == "Retain"
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert "tcpSocket" in container[probe], probe
 
