@@ -107,8 +107,7 @@ def deployed() -> Deployed:
     )
     skaffold = tools.ensure(settings, "skaffold")
     helm = tools.ensure(settings, "helm")
-    env["PATH"] = f"{settings.bin_dir}{os.pathsep}{env.get('PATH', '')}"
-    env["SKAFFOLD_UPDATE_CHECK"] = "false"
+    env = cli.skaffold_env(settings, env)  # update checks are off in skaffold_argv's --config
     if os.environ.get("QUESTLINE_CLUSTER_REUSE") == "1":
         # Against the release already deployed (while working on a test): no skaffold run.
         print("[cluster] QUESTLINE_CLUSTER_REUSE=1: using the release already deployed", flush=True)

@@ -2,7 +2,6 @@
 images), then run the same smoke flow as `make smoke`. Needs a Docker engine, kind, skaffold, helm
 and the questline kind cluster (`make kind-up`); skips naming what is missing otherwise."""
 
-import os
 import subprocess
 
 import pytest
@@ -31,7 +30,7 @@ def deployed():
     reason = _missing(settings)
     if reason:
         pytest.skip(f"the kind end-to-end path cannot run here: {reason}")
-    env = {**os.environ, "PATH": f"{settings.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = cli.skaffold_env(settings)
     result = subprocess.run(
         cli.skaffold_argv(settings, tools.find(settings, "skaffold"), "run", "kind", port_forward=False),
         cwd=settings.repo,

@@ -42,10 +42,17 @@ def skaffold_argv(settings, skaffold: str, command: str, profile: str, *, port_f
     return argv + (["--port-forward=user"] if port_forward else [])
 
 
+def skaffold_env(settings, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment skaffold runs in (default: ours): the pinned helm it calls first on PATH."""
+    env = dict(os.environ if base is None else base)
+    env["PATH"] = f"{settings.bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
 def _skaffold(settings, command: str, profile: str) -> None:
     skaffold = tools.ensure(settings, "skaffold")
     tools.ensure(settings, "helm")
-    env = {**os.environ, "PATH": f"{settings.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = skaffold_env(settings)
     os.chdir(settings.repo)
     argv = skaffold_argv(settings, skaffold, command, profile)
     print("[kind] " + " ".join(argv), flush=True)
