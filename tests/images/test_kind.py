@@ -147,3 +147,26 @@ def test_the_smoke_traffic_carries_the_host_header_to_the_address(monkeypatch):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_the_kubernetes_client_reads_a_kubeconfig_set_after_import(tmp_path, monkeypatch):
+    """The cluster tests learn the node's KUBECONFIG only once the node is up, long after the client
+    library was imported (and had read KUBECONFIG once); every client must still use that file."""
+    from questline_kind import kube
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "late", "cluster": {"server": "https://127.0.0.1:16443"}}],
+                "users": [{"name": "late", "user": {"token": "t"}}],
+                "contexts": [{"name": "late-context", "context": {"cluster": "late", "user": "late"}}],
+                "current-context": "late-context",
+            }
+        )
+    )
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    api = kube.api_client(kind_settings.load(), context="late-context")
+    assert api.configuration.host == "https://127.0.0.1:16443"

@@ -1,5 +1,6 @@
 """Readiness of the deployed stack, read with the Kubernetes API (never with sleeps alone)."""
 
+import os
 import time
 
 from kubernetes import client, config
@@ -15,8 +16,13 @@ class NotReady(TimeoutError):
 
 
 def api_client(settings: Settings, context: str | None = None) -> ApiClient:
-    """A client for `context`, by default the smoke test's (QUESTLINE_KUBE_CONTEXT)."""
-    return config.new_client_from_config(context=context or settings.kube_context)
+    """A client for `context`, by default the smoke test's (QUESTLINE_KUBE_CONTEXT).
+
+    KUBECONFIG is read here, per call: the client library reads it once at import, so a KUBECONFIG
+    set later (the node's, by the cluster tests) would be ignored for ~/.kube/config."""
+    return config.new_client_from_config(
+        config_file=os.environ.get("KUBECONFIG"), context=context or settings.kube_context
+    )
 
 
 def _deployment_problem(d: client.V1Deployment) -> str | None:
