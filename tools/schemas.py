@@ -27,7 +27,7 @@ from typing import Any
 import kubernetes_validate
 import yaml
 
-from questline_devkit.artifacts import resolve_jars
+from questline_devkit.artifacts import cache_dir, resolve_jars
 from questline_devkit.versions import versions
 
 # The Strimzi kinds the kafka subchart renders: model class -> CRD file name.
@@ -44,10 +44,6 @@ PROMETHEUS_OPERATOR_CRDS = ("example/prometheus-operator-crd/monitoring.coreos.c
 
 def log(msg: str) -> None:
     print(f"[tools] {msg}", file=sys.stderr, flush=True)
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("QUESTLINE_CACHE") or Path.home() / ".cache" / "questline")
 
 
 def _done(dest: Path, stamp: str) -> bool:

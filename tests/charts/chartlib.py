@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from questline_devkit.artifacts import cache_dir
+
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "questline"
 RELEASE = "questline"
@@ -65,7 +67,7 @@ def install_tools() -> Tools:
 
 def helm(tools: Tools, *args: str) -> subprocess.CompletedProcess:
     # Helm's own config, cache and data dirs in the cache: no repositories or plugins of the user.
-    cache = Path(os.environ.get("QUESTLINE_CACHE") or Path.home() / ".cache" / "questline") / "helm"
+    cache = cache_dir() / "helm"
     env = {
         **os.environ,
         "HELM_CACHE_HOME": str(cache / "cache"),

@@ -27,6 +27,7 @@ from kubernetes import client
 from questline_analytics import accounting
 from questline_kind import cli, kube, smoke, tools
 from questline_kind import settings as kind_settings
+from questline_loadgen.settings import default_artifacts_dir
 from questline_settings.trino import connect as trino_connect
 
 pytestmark = pytest.mark.cluster
@@ -42,8 +43,7 @@ def _installed(name: str) -> str | None:
 
 
 def _log_dir() -> Path:
-    base = Path(os.environ.get("QUESTLINE_ARTIFACTS_DIR") or f"/var/tmp/questline-{os.getuid()}/artifacts")
-    path = base / "cluster" / time.strftime("%Y%m%dT%H%M%S")
+    path = default_artifacts_dir(os.environ) / "cluster" / time.strftime("%Y%m%dT%H%M%S")
     path.mkdir(parents=True, exist_ok=True)
     return path
 

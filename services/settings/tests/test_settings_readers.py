@@ -121,3 +121,15 @@ def test_a_path_is_made_absolute_and_the_default_kept_as_given(tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     assert path("P", Path("relative/default"), env={}) == Path("relative/default")
     assert path("P", Path("/x"), env={"P": "sub"}) == tmp_path / "sub"
+
+
+def test_local_runs_keep_state_per_user_unless_questline_state_says_where(tmp_path):
+    import getpass
+
+    from questline_loadgen.settings import default_artifacts_dir
+    from questline_settings import local_state_dir
+
+    assert local_state_dir(env={}) == Path(f"/var/tmp/questline-{getpass.getuser()}")
+    assert local_state_dir(env={"QUESTLINE_STATE": str(tmp_path)}) == tmp_path
+    # The simulator's artifacts (and the cluster tests' logs) follow the state dir.
+    assert default_artifacts_dir({"QUESTLINE_STATE": str(tmp_path)}) == tmp_path / "artifacts"

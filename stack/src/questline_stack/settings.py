@@ -5,13 +5,12 @@ can sit beside other services; the defaults add up to about 5 GiB of heap.
 """
 
 import dataclasses
-import getpass
 from pathlib import Path
 
 from questline_devkit.artifacts import cache_dir
 from questline_devkit.process import StateDirLayout, start_timeout
 from questline_devkit.versions import versions
-from questline_settings import SettingsError, jvm_size, number, path, port, text
+from questline_settings import SettingsError, jvm_size, local_state_dir, number, path, port, text
 
 __all__ = ["Settings", "SettingsError", "load"]
 
@@ -75,17 +74,11 @@ def _spark_jars(settings: "Settings"):
     return connector_jars(settings)
 
 
-def _default_state_dir() -> Path:
-    # Not under $HOME: PostgreSQL refuses to run as root, so its data directory
-    # must be reachable by the unprivileged `postgres` user, and /root is not.
-    return Path("/var/tmp") / f"questline-{getpass.getuser()}"
-
-
 def load() -> Settings:
     java = versions()["java"]
     return Settings(
         cache_dir=cache_dir(),
-        state_dir=path("QUESTLINE_STATE", _default_state_dir()),
+        state_dir=local_state_dir(),
         host=text("QUESTLINE_HOST", "127.0.0.1"),
         kafka_port=port("QUESTLINE_KAFKA_PORT", 9092),
         kafka_controller_port=port("QUESTLINE_KAFKA_CONTROLLER_PORT", 9093),

@@ -7,7 +7,6 @@ with a message naming the variable or flag and what it expects.
 
 import argparse
 import dataclasses
-import getpass
 import os
 import re
 import secrets
@@ -15,7 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from questline_settings import SettingsError, parse_flag, parse_number
+from questline_settings import SettingsError, local_state_dir, parse_flag, parse_number
 
 __all__ = ["Settings", "SettingsError", "default_artifacts_dir", "load", "new_run_id", "parser"]
 
@@ -52,7 +51,7 @@ class Settings:
 
 def default_artifacts_dir(env: Mapping[str, str]) -> Path:
     raw = env.get("QUESTLINE_ARTIFACTS_DIR", "").strip()
-    return Path(raw).expanduser() if raw else Path("/var/tmp") / f"questline-{getpass.getuser()}" / "artifacts"
+    return Path(raw).expanduser() if raw else local_state_dir(env) / "artifacts"
 
 
 def new_run_id() -> str:

@@ -8,6 +8,7 @@ SettingsError naming the variable, the value and what is expected, e.g.
 `env` is the mapping to read (default os.environ), so settings can be loaded from a dict in tests.
 """
 
+import getpass
 import os
 import re
 from collections.abc import Mapping
@@ -149,6 +150,13 @@ def path(name: str, default: Path, *, env: Mapping[str, str] | None = None) -> P
     """A path, user-expanded and absolute; the default (as given) when unset."""
     value = raw(name, env)
     return Path(value).expanduser().resolve() if value else default
+
+
+def local_state_dir(env: Mapping[str, str] | None = None) -> Path:
+    """QUESTLINE_STATE, default /var/tmp/questline-<user>: where local runs keep data and artifacts
+    (the local stack's servers, the simulator's ground truth, the cluster tests' logs). Not under
+    $HOME: PostgreSQL refuses to run as root, and its data must be reachable by `postgres`."""
+    return path("QUESTLINE_STATE", Path("/var/tmp") / f"questline-{getpass.getuser()}", env=env)
 
 
 def without_password(url: str) -> str:
