@@ -123,26 +123,26 @@ def check_spark_to_trino(s: Settings, run_id: str, rows: int = 1234) -> None:
         spark.stop()
     log(f"check: Spark wrote {rows} rows as Parquet to {location}")
 
-    conn = connect(s.trino_url, user="questline-check", catalog="hive")
+    conn = connect(s.trino_url, user="questline-check", catalog=s.trino_catalog)
     cur = conn.cursor()
 
     def sql(statement: str) -> list:
         cur.execute(statement)
         return cur.fetchall()
 
-    sql(f"CREATE SCHEMA IF NOT EXISTS hive.{CHECK_SCHEMA}")
+    sql(f"CREATE SCHEMA IF NOT EXISTS {s.trino_catalog}.{CHECK_SCHEMA}")
     sql(
-        f"CREATE TABLE hive.{CHECK_SCHEMA}.{table} (id bigint, bucket integer) "
+        f"CREATE TABLE {s.trino_catalog}.{CHECK_SCHEMA}.{table} (id bigint, bucket integer) "
         f"WITH (format = 'PARQUET', external_location = '{location}')"
     )
-    log(f"check: registered hive.{CHECK_SCHEMA}.{table} in the metastore")
+    log(f"check: registered {s.trino_catalog}.{CHECK_SCHEMA}.{table} in the metastore")
     try:
-        registered = sql(f"SHOW TABLES FROM hive.{CHECK_SCHEMA} LIKE '{table}'")
+        registered = sql(f"SHOW TABLES FROM {s.trino_catalog}.{CHECK_SCHEMA} LIKE '{table}'")
         if registered != [[table]]:
             raise CheckFailed(f"the metastore does not list {table}: {registered}")
-        [[count, distinct]] = sql(f"SELECT count(*), count(DISTINCT id) FROM hive.{CHECK_SCHEMA}.{table}")
+        [[count, distinct]] = sql(f"SELECT count(*), count(DISTINCT id) FROM {s.trino_catalog}.{CHECK_SCHEMA}.{table}")
     finally:
-        sql(f"DROP TABLE hive.{CHECK_SCHEMA}.{table}")  # external: the files stay, the metadata goes
+        sql(f"DROP TABLE {s.trino_catalog}.{CHECK_SCHEMA}.{table}")  # external: the files stay, the metadata goes
     if (count, distinct) != (rows, rows):
         raise CheckFailed(f"Trino counted {count} rows ({distinct} distinct) in {table}, expected {rows}")
     log(f"check: Trino read exactly {count} rows back")

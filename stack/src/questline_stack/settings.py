@@ -10,7 +10,8 @@ from pathlib import Path
 from questline_devkit.artifacts import cache_dir
 from questline_devkit.process import StateDirLayout, start_timeout
 from questline_devkit.versions import versions
-from questline_settings import SettingsError, jvm_size, local_state_dir, number, path, port, text
+from questline_events import TOPIC_EVENTS, TRINO_CATALOG
+from questline_settings import SettingsError, jvm_size, kafka_topic, local_state_dir, number, path, port, sql_name, text
 
 __all__ = ["Settings", "SettingsError", "load"]
 
@@ -39,6 +40,8 @@ class Settings(StateDirLayout):
     trino_java_home: Path
     start_timeout: float
     events_partitions: int
+    events_topic: str  # created at `up` (auto-creation is off), as the chart's topic Job does
+    trino_catalog: str  # the name of Trino's Hive catalog (its catalog file)
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -99,4 +102,6 @@ def load() -> Settings:
         trino_java_home=path("QUESTLINE_TRINO_JAVA_HOME", Path(java["trino_home"])),
         start_timeout=start_timeout(),
         events_partitions=number("QUESTLINE_EVENTS_PARTITIONS", 4, low=1, high=1000, unit="partitions"),
+        events_topic=kafka_topic("QUESTLINE_EVENTS_TOPIC", TOPIC_EVENTS),
+        trino_catalog=sql_name("QUESTLINE_TRINO_CATALOG", TRINO_CATALOG),
     )

@@ -6,7 +6,6 @@ import uuid
 
 from questline_devkit import artifacts, process
 from questline_devkit.versions import versions
-from questline_events import TOPIC_EVENTS
 from questline_stack.components import Component
 
 _LOG4J2 = """\
@@ -144,14 +143,14 @@ class Kafka(Component):
         return bool(metadata.brokers)
 
     def ensure_topics(self) -> None:
-        """Create the `events` topic if missing (auto-creation is off)."""
+        """Create the events topic (QUESTLINE_EVENTS_TOPIC) if missing: auto-creation is off."""
         from confluent_kafka.admin import NewTopic
 
         admin = self._admin()
-        if TOPIC_EVENTS in admin.list_topics(timeout=10).topics:
+        if self.s.events_topic in admin.list_topics(timeout=10).topics:
             return
         futures = admin.create_topics(
-            [NewTopic(TOPIC_EVENTS, num_partitions=self.s.events_partitions, replication_factor=1)]
+            [NewTopic(self.s.events_topic, num_partitions=self.s.events_partitions, replication_factor=1)]
         )
         for topic, future in futures.items():
             try:

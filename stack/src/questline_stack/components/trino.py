@@ -1,5 +1,5 @@
-"""Trino: one server that is coordinator and worker, with a `hive` catalog over the
-metastore and HDFS. Runs from the trino-server tarball, unpacked without the
+"""Trino: one server that is coordinator and worker, with a Hive catalog (named by
+QUESTLINE_TRINO_CATALOG) over the metastore and HDFS. Runs from the trino-server tarball, unpacked without the
 connectors we do not use."""
 
 import json
@@ -103,6 +103,8 @@ class Trino(Component):
         heap = _heap_mib(s.trino_heap)
         catalog = self._etc / "catalog"
         catalog.mkdir(parents=True, exist_ok=True)
+        for stale in catalog.glob("*.properties"):  # a catalog renamed since the last start
+            stale.unlink()
         self._data_dir.mkdir(parents=True, exist_ok=True)
         (self._etc / "node.properties").write_text(
             _properties(
@@ -132,7 +134,7 @@ class Trino(Component):
             )
         )
         (self._etc / "hdfs-site.xml").write_text(_HDFS_SITE.format(hdfs_uri=s.hdfs_uri))
-        (catalog / "hive.properties").write_text(
+        (catalog / f"{s.trino_catalog}.properties").write_text(
             _properties(
                 {
                     "connector.name": "hive",
