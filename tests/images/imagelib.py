@@ -57,6 +57,21 @@ class Dockerfile:
     def of(self, cmd: str) -> list[dockerfile.Command]:
         return [ins for ins in self.instructions if ins.cmd == cmd]
 
+    def context_sources(self) -> list[str]:
+        """Every path the build reads from the context: COPY/ADD sources (not --from a stage) and
+        RUN --mount=type=bind sources (images/common/apt-install.sh)."""
+        sources = []
+        for ins in self.of("COPY") + self.of("ADD"):
+            if not any(flag.startswith("--from=") for flag in ins.flags):
+                sources += ins.value[:-1]
+        for ins in self.of("RUN"):
+            for flag in ins.flags:
+                if flag.startswith("--mount="):
+                    options = dict(o.split("=", 1) for o in flag.removeprefix("--mount=").split(",") if "=" in o)
+                    if options.get("type") == "bind" and "from" not in options:
+                        sources.append(options["source"])
+        return sources
+
     def final_stage(self) -> list[dockerfile.Command]:
         last_from = max(i for i, ins in enumerate(self.instructions) if ins.cmd == "FROM")
         return list(self.instructions[last_from:])

@@ -47,15 +47,13 @@ def _build_context(image) -> set[str]:
     return exclude_paths(str(REPO), patterns, dockerfile=str(image.path.relative_to(REPO)))
 
 
-def test_every_copy_source_exists_and_reaches_the_builder(image):
+def test_every_context_source_exists_and_reaches_the_builder(image):
+    """COPY/ADD sources and bind-mounted files (images/common/apt-install.sh) alike."""
     context = _build_context(image)
-    for copy in image.of("COPY") + image.of("ADD"):
-        if any(flag.startswith("--from=") for flag in copy.flags):
-            continue
-        for source in copy.value[:-1]:
-            assert (REPO / source).exists(), f"{image.path}: COPY source {source} does not exist"
-            sent = source in context or any(path.startswith(source.rstrip("/") + "/") for path in context)
-            assert sent, f"{image.path}: COPY source {source} is excluded by the .dockerignore"
+    for source in image.context_sources():
+        assert (REPO / source).exists(), f"{image.path}: {source} does not exist"
+        sent = source in context or any(path.startswith(source.rstrip("/") + "/") for path in context)
+        assert sent, f"{image.path}: {source} is excluded by the .dockerignore"
 
 
 def test_the_build_context_holds_no_virtualenv_cache_or_tests(image):
@@ -150,3 +148,9 @@ def test_each_python_image_installs_every_repository_package_its_app_needs(image
         assert source in copied, f"{image.path}: {name} ({source}) is needed but not copied"
         target = next(c.value[-1] for c in image.of("COPY") if c.value[0] == source)
         assert target.rstrip("/") in installs.split(), f"{image.path}: {name} is copied but not pip-installed"
+
+
+def test_debian_packages_are_installed_one_way(image):
+    """apt-get runs only inside images/common/apt-install.sh: extra CA certificates, no apt lists left."""
+    for run in image.of("RUN"):
+        assert "apt-get" not in " ".join(run.value), f"{image.path}: {run.original[:80]}... calls apt-get itself"

@@ -6,6 +6,7 @@ the same releases, values and port-forwards as the `kind` profile except what di
 import copy
 import json
 
+import imagelib
 import jsonschema
 import pytest
 from imagelib import REPO
@@ -128,6 +129,19 @@ def test_every_dependency_path_exists_so_the_input_digest_can_be_computed(node):
         for path in artifact["custom"]["dependencies"]["paths"]:
             assert (REPO / path).exists(), f"{artifact['image']}: dependency {path} does not exist"
             assert (REPO / path).resolve().is_relative_to(REPO), path
+
+
+def test_every_file_a_build_reads_is_a_dependency_so_changing_it_rebuilds(node):
+    """The inputDigest tag covers only the declared paths: a Dockerfile input outside them (the shared
+    images/common/apt-install.sh) would leave `skaffold dev` deploying the old image."""
+    for artifact, name in zip(node["build"]["artifacts"], IMAGES, strict=True):
+        paths = [p.rstrip("/") for p in artifact["custom"]["dependencies"]["paths"]]
+        dockerfile = imagelib.parse(REPO / "images" / name / "Dockerfile")
+        for source in dockerfile.context_sources():
+            source = source.rstrip("/")
+            assert any(source == p or source.startswith(p + "/") for p in paths), (
+                f"{artifact['image']}: {source} is read by the build but not among {paths}"
+            )
 
 
 # What the node profile sets that kind does not, by nature: Kafka without the Strimzi operator, and
