@@ -4,6 +4,7 @@ Each refusal must carry the right status, a problem document that says why, and 
 topic exactly as it was (its end offsets do not move).
 """
 
+import os
 import time
 
 import httpx
@@ -15,6 +16,8 @@ from questline_api.auth import CLIENT_KEY_HEADER, Keyring, new_key
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(600)]
 
+# QUESTLINE_API_TEST_PORT: the first of two ports these servers bind (0: any free ones).
+AUTH_PORT = int(os.environ.get("QUESTLINE_API_TEST_PORT", "0")) or None
 PURCHASE = {"item": "sword", "strength": 3}
 
 
@@ -29,11 +32,12 @@ def keys(tmp_path_factory):
     return root
 
 
-def _server(kafka_bootstrap, keys, log, signing, **env):
+def _server(kafka_bootstrap, keys, log, signing, port, **env):
     return Gunicorn(
         kafka_bootstrap,
         log,
         workers=2,
+        port=port,
         QUESTLINE_API_AUTH="true",
         QUESTLINE_API_AUTH_KEYS_DIR=str(keys / "api"),
         QUESTLINE_API_AUTH_SIGNING_KEY_ID=signing,
@@ -47,7 +51,7 @@ def api(kafka_bootstrap, keys, tmp_path_factory):
     """Signs with k1, verifies k1 and k2; legacy routes need the client key."""
     log = tmp_path_factory.mktemp("gunicorn") / "auth.log"
     server = _server(
-        kafka_bootstrap, keys, log, "k1",
+        kafka_bootstrap, keys, log, "k1", AUTH_PORT,
         QUESTLINE_API_LEGACY="client-key", QUESTLINE_API_LEGACY_CLIENT_KEY_FILE=str(keys / "client-key"),
     )  # fmt: skip
     yield server.url
@@ -167,7 +171,9 @@ def test_a_players_token_and_a_service_credential_are_accepted(api, keys, topic,
 
 def test_the_old_key_still_verifies_while_the_new_one_signs(kafka_bootstrap, keys, topic, run_id, tmp_path):
     """Rotation step 2 (k2 signs; k1 kept until its tokens expire): both kinds of token pass."""
-    server = _server(kafka_bootstrap, keys, tmp_path / "rotated.log", "k2", QUESTLINE_API_LEGACY="off")
+    server = _server(
+        kafka_bootstrap, keys, tmp_path / "rotated.log", "k2", AUTH_PORT and AUTH_PORT + 1, QUESTLINE_API_LEGACY="off"
+    )
     try:
         player = f"{run_id}-rotating"
         new_token = _login(server.url, player)
