@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     who = token.add_mutually_exclusive_group(required=True)
     who.add_argument("--player")
     who.add_argument("--service")
-    token.add_argument("--ttl", type=float, default=None, help="seconds (default QUESTLINE_API_AUTH_TOKEN_TTL)")
+    token.add_argument("--ttl", type=float, default=None, help="seconds (default QUESTLINE_API_AUTH_TTL)")
     key = commands.add_parser("new-key", help="write a random key file DIR/KID unless it exists")
     key.add_argument("directory", type=Path)
     key.add_argument("kid")

@@ -104,7 +104,7 @@ def load_auth(env=None) -> AuthSettings:
         enabled=enabled,
         keys_dir=keys_dir,
         signing_key_id=_key_id("QUESTLINE_API_AUTH_SIGNING_KEY_ID", env),
-        token_ttl=number("QUESTLINE_API_AUTH_TOKEN_TTL", 3600, low=10, high=30 * 86400, unit="seconds", env=env),
+        token_ttl=number("QUESTLINE_API_AUTH_TTL", 3600, low=10, high=30 * 86400, unit="seconds", env=env),
         leeway=number("QUESTLINE_API_AUTH_LEEWAY", 30, low=0, high=600, unit="seconds", env=env),
         dev_login=dev_login,
         legacy=legacy,
