@@ -1,6 +1,8 @@
 """Auth in-process (a fake producer): settings, the key directory, the dev login, the token CLI.
 The doors themselves are tried against gunicorn and Kafka in test_api_auth_stack.py."""
 
+import time
+
 import jwt
 import pytest
 from api_fakes import FakeProducer
@@ -95,3 +97,14 @@ def test_a_players_declaration_without_a_player_is_refused(keys):
     )
     assert (answer.status_code, answer.get_json()["reason"]) == (403, "wrong-player")
     assert not producer.records
+
+
+def test_a_remembered_token_is_still_refused_once_it_expires(keys):
+    keyring = auth.Keyring.from_dir(keys, None)
+    token = keyring.sign("alice", "player", 2)
+    assert keyring.verify(token) == auth.Principal("alice", "player")
+    assert keyring.verify(token) == auth.Principal("alice", "player")  # from the cache
+    time.sleep(2.1)
+    with pytest.raises(auth.Refusal) as refused:
+        keyring.verify(token)
+    assert refused.value.extra["reason"] == "expired"

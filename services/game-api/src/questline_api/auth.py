@@ -40,6 +40,8 @@ KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # HS256 wants a key at least as long as its hash (RFC 7518 3.2).
 MIN_KEY_BYTES = 32
 MIN_CLIENT_KEY_BYTES = 16
+# Verified tokens one worker remembers (about 200 bytes each).
+VERIFIED_CACHE_SIZE = 10_000
 CLIENT_KEY_HEADER = "X-Questline-Client-Key"
 _PLAYER_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
 _EXTENSION = "questline_api_auth"
@@ -71,6 +73,10 @@ class Keyring:
         }
         self._secrets = keys
         self.signing_kid = signing_kid
+        # token -> (principal, exp): a client sends the same token with every request, and a full
+        # PyJWT decode costs 0.3-1.4 ms of CPU here (a hit: under 1 us). Only verified tokens
+        # enter; a hit still checks exp.
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     @classmethod
     def from_dir(cls, directory: Path, signing_kid: str | None) -> "Keyring":
@@ -109,6 +115,16 @@ class Keyring:
         return jwt.encode(claims, self._secrets[self.signing_kid], ALGORITHM, headers={"kid": self.signing_kid})
 
     def verify(self, token: str, leeway: float = 0) -> Principal:
+        hit = self._verified.get(token)
+        if hit is not None and time.time() < hit[1] + leeway:
+            return hit[0]
+        principal, exp = self._decode(token, leeway)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()  # simpler than LRU; refills at one decode per client
+        self._verified[token] = (principal, exp)
+        return principal
+
+    def _decode(self, token: str, leeway: float) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -128,7 +144,7 @@ class Keyring:
             raise Refusal(401, "bad-claims", f"The token is not valid: {exc}.") from None
         if claims.get("role") not in ROLES or not isinstance(claims["sub"], str):
             raise Refusal(401, "bad-claims", f"The token's role must be one of {', '.join(ROLES)}.")
-        return Principal(claims["sub"], claims["role"])
+        return Principal(claims["sub"], claims["role"]), float(claims["exp"])
 
 
 def _b64(secret: bytes) -> str:
