@@ -110,7 +110,11 @@ def pipeline(local_stack, tmp_path_factory):
 @pytest.fixture(scope="session")
 def api(local_stack, pipeline, tmp_path_factory):
     """The game API under gunicorn against the stack's Kafka and Trino; the dashboard reads the run's
-    database with a short cache."""
+    database with a short cache. Auth is on with the dev login, as in kind: /play logs in first."""
+    from questline_api.auth import new_key
+
+    keys = tmp_path_factory.mktemp("browser-api-keys")
+    new_key(keys, "k1")
     server = Gunicorn(
         local_stack.kafka_bootstrap,
         tmp_path_factory.mktemp("browser-api") / "gunicorn.log",
@@ -118,6 +122,9 @@ def api(local_stack, pipeline, tmp_path_factory):
         QUESTLINE_TRINO_URL=local_stack.trino_url,
         QUESTLINE_DATABASE=pipeline.database,
         QUESTLINE_API_DASHBOARD_CACHE_SECONDS="2",
+        QUESTLINE_API_AUTH="true",
+        QUESTLINE_API_AUTH_KEYS_DIR=str(keys),
+        QUESTLINE_API_AUTH_DEV_LOGIN="true",
     ).start()
     yield server
     server.stop()

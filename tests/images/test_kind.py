@@ -119,10 +119,18 @@ def test_the_smoke_traffic_carries_the_host_header_to_the_address(monkeypatch):
 
     class Route(http.server.BaseHTTPRequestHandler):
         def _answer(self):
-            seen.append((self.command, self.path, self.headers["Host"]))
             length = int(self.headers.get("Content-Length") or 0)
             self.rfile.read(length)
-            self.send_response(202 if self.headers["Host"] == "questline.localtest.me" else 404)
+            routed = self.headers["Host"] == "questline.localtest.me"
+            if self.path == "/v1/dev/login" and routed:  # values-kind's dev login
+                body = b'{"access_token": "t0ken", "token_type": "Bearer", "expires_in": 3600}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            seen.append((self.command, self.path, self.headers["Host"], self.headers["Authorization"]))
+            self.send_response(202 if routed else 404)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -139,7 +147,8 @@ def test_the_smoke_traffic_carries_the_host_header_to_the_address(monkeypatch):
         monkeypatch.setenv("QUESTLINE_INGRESS_HOST", "questline.localtest.me")
         smoke.post_traffic(kind_settings.load(), "p1")
         assert len(seen) == len(smoke.actions("p1"))
-        assert {host for _, _, host in seen} == {"questline.localtest.me"}
+        assert {host for _, _, host, _ in seen} == {"questline.localtest.me"}
+        assert {credential for *_, credential in seen} == {"Bearer t0ken"}
         # Without the setting the Host is the address, which no Ingress rule matches.
         monkeypatch.delenv("QUESTLINE_INGRESS_HOST")
         with pytest.raises(smoke.SmokeFailure, match="answered 404"):

@@ -125,7 +125,7 @@ def test_secret_like_environment_comes_from_secrets_never_literals(render, files
 def test_generated_database_password_is_random_not_a_default(render):
     def password(sets):
         _, resources = render((), sets)
-        (secret,) = [r for r in resources if r["kind"] == "Secret"]
+        (secret,) = [r for r in resources if r["kind"] == "Secret" and r["metadata"]["name"].endswith("-db")]
         return secret["data"]["password"]
 
     # Two renders (the second differs only by an unrelated value) generate two passwords.
@@ -134,7 +134,7 @@ def test_generated_database_password_is_random_not_a_default(render):
 
 def test_an_existing_secret_replaces_the_generated_one(render):
     _, resources = render(("ci/scenario-external-database-no-ingress.yaml",))
-    assert not [r for r in resources if r["kind"] == "Secret"]
+    assert not [r for r in resources if r["kind"] == "Secret" and r["metadata"]["name"].endswith("-db")]
     refs = {
         env["valueFrom"]["secretKeyRef"]["name"]
         for r in resources

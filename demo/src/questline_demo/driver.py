@@ -74,6 +74,18 @@ def _http_ok(url: str) -> bool:
         return False
 
 
+def api_auth_env(stack) -> dict[str, str]:
+    """Auth on, as in kind: a signing key generated once in the stack's state dir, and the dev
+    login through which the simulator's players and /play get their tokens (docs/security.md)."""
+    keys = stack.state_dir / "api-auth" / "keys"
+    run_checked([sys.executable, "-m", "questline_api.auth", "new-key", str(keys), "k1"], {}, "the API's signing key")
+    return {
+        "QUESTLINE_API_AUTH": "true",
+        "QUESTLINE_API_AUTH_KEYS_DIR": str(keys),
+        "QUESTLINE_API_AUTH_DEV_LOGIN": "true",
+    }
+
+
 def start_api(stack, console: Console, api_url: str, env: dict[str, str]) -> None:
     if process.running_pid(stack, API) is not None:
         console.print(f"API already running (pid {process.running_pid(stack, API)}), {api_url}")
@@ -82,7 +94,7 @@ def start_api(stack, console: Console, api_url: str, env: dict[str, str]) -> Non
         console.print(f"an API started elsewhere (e.g. `make api`) already answers at {api_url}; using it")
         return
     parts = urlsplit(api_url)
-    api_env = {**env, "QUESTLINE_API_BIND": f"{parts.hostname}:{parts.port or 80}"}
+    api_env = {**env, **api_auth_env(stack), "QUESTLINE_API_BIND": f"{parts.hostname}:{parts.port or 80}"}
     pid = process.spawn(
         stack, API, [console_script("gunicorn"), "-c", "python:questline_api.gunicorn_conf"], env=api_env
     )
@@ -103,8 +115,12 @@ def probe_pipeline(stack, console: Console, conn, api_url: str, timeout: float) 
     import httpx
 
     # A visit from a player of no run: it shows in no guild or purchase answer of the report.
-    visit = {"event_type": "default", "player_id": f"probe{uuid.uuid4().hex[:12]}", "payload": {}}
-    response = httpx.post(f"{api_url}/v1/events:batch", json={"events": [visit]}, timeout=30)
+    player = f"probe{uuid.uuid4().hex[:12]}"
+    visit = {"event_type": "default", "player_id": player, "payload": {}}
+    login = httpx.post(f"{api_url}/v1/dev/login", json={"player_id": player}, timeout=30)
+    # 404: an API started elsewhere without the dev login (and, presumably, without auth).
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"} if login.status_code == 200 else {}
+    response = httpx.post(f"{api_url}/v1/events:batch", json={"events": [visit]}, headers=headers, timeout=30)
     response.raise_for_status()
     event_id = response.json()["results"][0]["event_id"]
     started = time.monotonic()

@@ -89,13 +89,25 @@ def expected_counts(player_id: str) -> dict[str, collections.Counter]:
     return counts
 
 
+def player_token(http: httpx.Client, player_id: str) -> dict[str, str]:
+    """The player's token from the dev login values-kind turns on, as /play and the simulator get
+    theirs; a release without it (404) is sent no credential (an API that wants one answers 401)."""
+    response = http.post("/v1/dev/login", json={"player_id": player_id})
+    if response.status_code == 404:
+        return {}
+    if response.status_code != 200:
+        raise SmokeFailure(f"POST /v1/dev/login answered {response.status_code}: {response.text}")
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
 def post_traffic(settings: Settings, player_id: str) -> None:
     # The Host header picks the Ingress rule, so the URL may be an address (no DNS needed for the host).
     headers = {"Host": settings.ingress_host}
     with httpx.Client(base_url=settings.ingress_url, headers=headers, timeout=30) as http:
+        credential = player_token(http, player_id)
         for action in actions(player_id):
             # A fresh key per action: retries of the smoke test itself never collapse two actions.
-            headers = {"Idempotency-Key": str(uuid.uuid4())}
+            headers = {"Idempotency-Key": str(uuid.uuid4()), **credential}
             response = http.request(action.method, action.path, json=action.body, headers=headers)
             if response.status_code != 202:
                 where = f"{action.method} {settings.ingress_url}{action.path} (Host: {settings.ingress_host})"

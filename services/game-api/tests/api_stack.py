@@ -26,8 +26,8 @@ def free_port() -> int:
 class Gunicorn:
     """The API as it runs in production: gunicorn, several workers, the package's config."""
 
-    def __init__(self, bootstrap: str, log_path: Path, workers: int = 3, **env: str):
-        self.port = free_port()
+    def __init__(self, bootstrap: str, log_path: Path, workers: int = 3, port: int | None = None, **env: str):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.env = {

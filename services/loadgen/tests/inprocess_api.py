@@ -1,11 +1,17 @@
 """The game API in-process for unit tests: the real Flask app, a recording producer
-instead of Kafka, and an httpx transport that hands requests to the app."""
+instead of Kafka, and an httpx transport that hands requests to the app. Auth is on, with
+the dev login, as in the local stack and kind."""
+
+import tempfile
+from pathlib import Path
 
 import httpx
 import orjson
 
 from questline_api.app import create_app
+from questline_api.auth import new_key
 from questline_api.settings import load
+from questline_loadgen.credentials import LOGIN_PATH
 
 
 class RecordingProducer:
@@ -37,14 +43,23 @@ class RecordingProducer:
 
 
 class InProcessApi:
-    def __init__(self):
+    def __init__(self, auth: bool = True):
         self.producer = RecordingProducer()
-        settings = load({"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "QUESTLINE_API_RETRY_AFTER": "1"})
-        self.client = create_app(settings, producer=self.producer).test_client()
-        self.requests: list[httpx.Request] = []
+        env = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "QUESTLINE_API_RETRY_AFTER": "1"}
+        if auth:
+            keys = Path(tempfile.mkdtemp(prefix="questline-loadgen-keys-"))
+            new_key(keys, "k1")
+            env |= {"QUESTLINE_API_AUTH": "on", "QUESTLINE_API_AUTH_KEYS_DIR": str(keys)}
+            env |= {"QUESTLINE_API_AUTH_DEV_LOGIN": "on"}
+        self.client = create_app(load(env), producer=self.producer).test_client()
+        self.requests: list[httpx.Request] = []  # every request but the logins
+        self.logins = 0
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
+        if request.url.path == LOGIN_PATH:
+            self.logins += 1
+        else:
+            self.requests.append(request)
         answer = self.client.open(
             request.url.raw_path.decode(),
             method=request.method,

@@ -101,7 +101,7 @@ def test_a_refused_request_is_rejected_and_not_retried(tmp_path):
         calls.append(request)
         return httpx.Response(422, json={"title": "nope"})
 
-    truth = simulate(httpx.MockTransport(refuse), tmp_path, players=1, concurrency=1, duration=0.2)
+    truth = simulate(httpx.MockTransport(refuse), tmp_path, players=1, concurrency=1, duration=0.2, auth="none")
     assert truth.total_acknowledged == 0
     assert sum(truth.rejected.values()) == truth.total_sent
     assert len(calls) == truth.to_dict()["totals"]["requests"]
@@ -134,3 +134,20 @@ def test_behind_an_ingress_every_request_carries_one_host_header(tmp_path):
 def test_a_host_header_with_per_player_hosts_is_refused(tmp_path):
     with pytest.raises(settings_module.SettingsError, match="needs QUESTLINE_LOADGEN_SEND_PLAYER_HOST=false"):
         settings_module.load([], {"QUESTLINE_LOADGEN_HOST_HEADER": "questline.localtest.me"})
+
+
+def test_each_player_logs_in_once_and_sends_its_token_on_v1_only(tmp_path):
+    api = InProcessApi()
+    truth = simulate(api.transport(), tmp_path, players=5, concurrency=5)
+    assert truth.total_acknowledged == truth.total_sent > 0
+    assert 0 < api.logins <= 5
+    for request in api.requests:
+        assert ("Authorization" in request.headers) == request.url.path.startswith("/v1/")
+
+
+def test_without_a_dev_login_the_run_goes_on_without_tokens(tmp_path):
+    api = InProcessApi(auth=False)
+    truth = simulate(api.transport(), tmp_path, players=3, concurrency=3)
+    assert truth.total_acknowledged == truth.total_sent > 0
+    assert api.logins == 1  # one 404, then no more asking
+    assert not [r for r in api.requests if "Authorization" in r.headers]

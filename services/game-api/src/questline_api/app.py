@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from questline_api import legacy, metrics, ops, problems, v1, web
+from questline_api import auth, legacy, metrics, ops, problems, v1, web
 from questline_api import settings as settings_module
 from questline_api.publishing import EXTENSION, ApiState, Producer
 from questline_api.settings import Settings
@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None, producer: Producer | None = Non
     app.extensions[EXTENSION] = ApiState(settings=settings, producer=producer)
     problems.init_app(app)
     metrics.init_app(app)
+    auth.init_app(app, settings.auth)
     # One blueprint per concern; the web pages (/play, /dashboard) come as another.
     app.register_blueprint(legacy.bp)
     app.register_blueprint(v1.bp)

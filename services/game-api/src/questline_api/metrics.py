@@ -46,6 +46,11 @@ PRODUCER_QUEUE = Gauge(
     "Records waiting in the workers' producer queues (messages and delivery reports)",
     multiprocess_mode="livesum",
 )
+AUTH_REFUSALS = Counter(
+    "questline_api_auth_refusals_total",
+    "Requests refused for their credential (401/403, or a legacy route turned off), by reason",
+    ["reason"],
+)
 
 # Label for requests that matched no route: keeps 404 scans from creating series.
 _UNMATCHED = "unmatched"

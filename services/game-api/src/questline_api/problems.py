@@ -19,6 +19,7 @@ _TYPE_BASE = "https://questline.example/problems/"
 # status -> (type slug, title) for the answers that have no more specific type.
 _BY_STATUS = {
     400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "No valid credential"),
     403: ("forbidden", "Forbidden"),
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),

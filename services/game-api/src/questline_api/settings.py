@@ -7,6 +7,7 @@ value stops the process with a message naming the variable and what it expects.
 
 import dataclasses
 import os
+from pathlib import Path
 
 from questline_events import DATABASE, TOPIC_EVENTS, TRINO_CATALOG
 from questline_settings import (
@@ -15,16 +16,41 @@ from questline_settings import (
     flag,
     kafka_bootstrap_servers,
     kafka_topic,
+    matching,
     number,
+    raw,
     sql_name,
     text,
 )
 from questline_settings.trino import trino_url
 
-__all__ = ["Settings", "SettingsError", "load"]
+__all__ = ["AuthSettings", "Settings", "SettingsError", "load", "load_auth"]
 
+_LEGACY_ACCESS = ("off", "open", "client-key")
 _COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+@dataclasses.dataclass(frozen=True)
+class AuthSettings:
+    """Who may call the API (questline_api.auth). Off by default so a bare `gunicorn` on a
+    developer's machine answers; the chart, kind and the demo turn it on."""
+
+    # Require a signed token on /v1 (QUESTLINE_API_AUTH).
+    enabled: bool
+    # One file per key, named by its key id (the mounted Secret); required when enabled.
+    keys_dir: Path | None
+    # The key that signs (dev login, the token CLI); None: the only key of the directory.
+    signing_key_id: str | None
+    # Lifetime of the tokens this API signs, and the clock skew it tolerates on `exp`/`iat`.
+    token_ttl: float
+    leeway: float
+    # POST /v1/dev/login hands a token to anyone who names a player: local stack and kind only.
+    dev_login: bool
+    # The legacy GET routes: off (404), open (no credential, as old clients call them), or
+    # client-key (a static key in the X-Questline-Client-Key header, read from a file).
+    legacy: str
+    legacy_client_key_file: Path | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +88,45 @@ class Settings:
     database: str
     dashboard_cache_seconds: float
     dashboard_timeout: float
+    auth: AuthSettings
+
+
+def load_auth(env=None) -> AuthSettings:
+    """The auth settings alone (the token CLI needs no Kafka)."""
+    env = os.environ if env is None else env
+    enabled = flag("QUESTLINE_API_AUTH", False, env=env)
+    keys_dir = _directory("QUESTLINE_API_AUTH_KEYS_DIR", required=enabled, env=env)
+    legacy = choice("QUESTLINE_API_LEGACY", "open", _LEGACY_ACCESS, env=env)
+    dev_login = flag("QUESTLINE_API_AUTH_DEV_LOGIN", False, env=env)
+    if dev_login and not enabled:
+        raise SettingsError("QUESTLINE_API_AUTH_DEV_LOGIN=true needs QUESTLINE_API_AUTH=true (it signs tokens)")
+    return AuthSettings(
+        enabled=enabled,
+        keys_dir=keys_dir,
+        signing_key_id=_key_id("QUESTLINE_API_AUTH_SIGNING_KEY_ID", env),
+        token_ttl=number("QUESTLINE_API_AUTH_TTL", 3600, low=10, high=30 * 86400, unit="seconds", env=env),
+        leeway=number("QUESTLINE_API_AUTH_LEEWAY", 30, low=0, high=600, unit="seconds", env=env),
+        dev_login=dev_login,
+        legacy=legacy,
+        legacy_client_key_file=_directory(
+            "QUESTLINE_API_LEGACY_CLIENT_KEY_FILE", required=legacy == "client-key", env=env, what="file"
+        ),
+    )
+
+
+def _key_id(name: str, env) -> str | None:
+    if not raw(name, env):
+        return None
+    return matching(name, None, r"[A-Za-z0-9_-]{1,64}", "a key id: letters, digits, _ or -, e.g. k1", env=env)
+
+
+def _directory(name: str, *, required: bool, env, what: str = "directory") -> Path | None:
+    value = raw(name, env)
+    if not value:
+        if required:
+            raise SettingsError(f"{name} is not set (expected the path of the {what} mounted from the Secret)")
+        return None
+    return Path(value)
 
 
 def load(env=None) -> Settings:
@@ -104,4 +169,5 @@ def load(env=None) -> Settings:
         dashboard_timeout=number(
             "QUESTLINE_API_DASHBOARD_TIMEOUT", 10.0, float, low=1, high=300, unit="seconds", env=env
         ),
+        auth=load_auth(env),
     )

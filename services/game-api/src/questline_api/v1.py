@@ -11,6 +11,7 @@ import orjson
 from flask import Blueprint, Response, request
 
 from questline_api import spec
+from questline_api.auth import authorize_players
 from questline_api.events import build_event, client_key, idempotency_key, request_metadata, validated
 from questline_api.problems import Problem, invalid
 from questline_api.publishing import publish, state
@@ -47,6 +48,7 @@ def _single(event_type: str, *, player_id, description, payload, body_key, renam
         timestamp=utc_timestamp(),
         key=client_key(body_key, idempotency_key(request.headers)),
     )
+    authorize_players([player_id])
     publish([validated(event, rename=rename)])
     return _accepted({"event_id": event["event_id"], "event_type": event_type})
 
@@ -128,6 +130,7 @@ def post_event_batch() -> Response:
     header_key = idempotency_key(request.headers)
     common = {"request": request_metadata(request.headers), "timestamp": utc_timestamp()}
     events = [_batch_event(index, item, header_key, common) for index, item in enumerate(items)]
+    authorize_players(e["player_id"] for e in events)
     publish(events, per_item_results=True)
     results = [{"index": i, "event_id": e["event_id"], "event_type": e["event_type"]} for i, e in enumerate(events)]
     return _accepted({"accepted": len(events), "results": results})

@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from questline_loadgen.credentials import MODES
 from questline_settings import SettingsError, local_state_dir, parse_flag, parse_number
 
 __all__ = ["Settings", "SettingsError", "default_artifacts_dir", "load", "new_run_id", "parser"]
@@ -43,6 +44,8 @@ class Settings:
     host_header: str | None
     ground_truth_path: Path
     progress: bool
+    # How players get their tokens for /v1 (questline_loadgen.credentials): dev-login or none.
+    auth: str
 
     def public(self) -> dict:
         """The settings as they go into the ground-truth file."""
@@ -85,6 +88,7 @@ _OPTIONS = (
     _Option("--host-header", "QUESTLINE_LOADGEN_HOST_HEADER", str, None, None, None, "", "Host of every request"),
     _Option("--ground-truth", "QUESTLINE_LOADGEN_GROUND_TRUTH", Path, None, None, None, "", "ground-truth JSON path"),
     _Option("--progress", "QUESTLINE_LOADGEN_PROGRESS", bool, True, None, None, "", "show a progress bar"),
+    _Option("--auth", "QUESTLINE_LOADGEN_AUTH", str, "dev-login", None, None, "", "player tokens: dev-login or none"),
 )
 
 
@@ -138,6 +142,8 @@ def load(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             raise SettingsError("QUESTLINE_LOADGEN_HOST_HEADER needs QUESTLINE_LOADGEN_SEND_PLAYER_HOST=false")
         if not re.fullmatch(r"[A-Za-z0-9.-]+(:\d+)?", values["host_header"]):
             raise SettingsError(f"QUESTLINE_LOADGEN_HOST_HEADER={values['host_header']!r} is not a host name")
+    if values["auth"] not in MODES:
+        raise SettingsError(f"QUESTLINE_LOADGEN_AUTH={values['auth']!r} is not one of {', '.join(MODES)}")
     values["run_id"] = values["run_id"] or new_run_id()
     if not _RUN_ID.match(values["run_id"]):
         raise SettingsError(f"QUESTLINE_LOADGEN_RUN_ID={values['run_id']!r} must be 1-24 letters or digits")

@@ -20,6 +20,7 @@ import httpx
 import orjson
 
 from questline_loadgen import routes
+from questline_loadgen.credentials import Credentials
 from questline_loadgen.ground_truth import GroundTruth
 from questline_loadgen.settings import Settings
 from questline_loadgen.world import Action, Player, World
@@ -68,6 +69,7 @@ class Simulator:
             self.truth.add_player(player)
         self.stopping = asyncio.Event()
         self.limiter = RateLimiter(settings.rate)
+        self.credentials = Credentials(settings.auth)
         self.on_tick = on_tick
         self.started = 0.0
         self._backoff_rng = random.Random(f"{settings.seed}:backoff")
@@ -177,6 +179,8 @@ class Simulator:
         if content is not None:
             headers["Content-Type"] = "application/json"
         for attempt in range(self.settings.max_retries + 1):
+            if request.transport != "legacy":
+                headers.update(await self.credentials.headers(client, player.player_id))
             started = time.monotonic()
             try:
                 response = await client.request(
@@ -193,6 +197,11 @@ class Simulator:
                 if response.status_code < 300:
                     self._acknowledged(request, response)
                     return
+                if response.status_code == 401 and "Authorization" in headers and attempt < self.settings.max_retries:
+                    # The token expired or its key was rotated away: log in again and retry.
+                    self.credentials.forget(player.player_id)
+                    headers.pop("Authorization")
+                    continue
                 if response.status_code not in _RETRYABLE_STATUS:
                     detail = response.text[:300]
                     for action in request.actions:

@@ -55,6 +55,24 @@
     return node;
   }
 
+  // ---------------------------------------------------------------- token
+  // The page logs in as a real client does: POST /v1/dev/login hands a token for the chosen
+  // player (the local stack and kind only). An API without that login (404) gets no credential.
+  // Tokens live in memory only; a 401 drops the player's, and the next try logs in again.
+  const tokens = {};
+
+  async function authorization(player) {
+    if (!(player in tokens)) {
+      const r = await fetch(API + "/dev/login", {
+        method: "POST",
+        headers: { Accept: "application/json", "Content-Type": "application/json" },
+        body: JSON.stringify({ player_id: player }),
+      });
+      tokens[player] = r.ok ? (await r.json()).access_token : null;
+    }
+    return tokens[player] ? { Authorization: `Bearer ${tokens[player]}` } : {};
+  }
+
   // ---------------------------------------------------------------- player
 
   function choosePlayer(name) {
@@ -183,11 +201,13 @@
     let response;
     let body;
     try {
+      const credential = await authorization(saved.player);
       response = await fetch(API + action.path, {
         method: action.method,
         headers: {
           Accept: "application/json, application/problem+json",
           "Idempotency-Key": key,
+          ...credential,
           ...(action.body ? { "Content-Type": "application/json" } : {}),
         },
         body: action.body ? JSON.stringify(action.body) : undefined,
@@ -204,6 +224,7 @@
       return;
     }
     $("actions").removeAttribute("aria-busy");
+    if (response.status === 401) delete tokens[saved.player];
     if (response.ok) {
       pending = null;
       acknowledged(action, key, body);
