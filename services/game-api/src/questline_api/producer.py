@@ -20,7 +20,12 @@ Record = tuple[bytes | None, bytes]  # (key, value)
 
 
 class _Pending:
-    """Delivery state of the records of one request."""
+    """Delivery state of the records of one request.
+
+    The poller thread reports (and the request thread, for records that were never
+    queued); `done` is a lock taken at creation and released by the last report,
+    the cheapest one-shot wake-up threading offers (an Event is a Condition and a
+    fresh lock per wait)."""
 
     __slots__ = ("delivered", "done", "errors", "lock", "remaining")
 
@@ -29,7 +34,8 @@ class _Pending:
         self.errors: list[str] = []
         self.remaining = count
         self.lock = threading.Lock()
-        self.done = threading.Event()
+        self.done = threading.Lock()
+        self.done.acquire()
 
     def report(self, index: int, err) -> None:
         with self.lock:
@@ -39,7 +45,10 @@ class _Pending:
                 self.errors.append(str(err))
             self.remaining -= 1
             if self.remaining == 0:
-                self.done.set()
+                self.done.release()
+
+    def wait(self, timeout: float) -> bool:
+        return self.done.acquire(timeout=timeout)
 
 
 class EventProducer:
@@ -86,7 +95,7 @@ class EventProducer:
                 for unqueued in range(index, len(records)):
                     pending.report(unqueued, exc)
                 break
-        if not pending.done.wait(timeout):
+        if not pending.wait(timeout):
             log.warning(
                 "kafka did not acknowledge %d of %d records within %.2fs", pending.remaining, len(records), timeout
             )
