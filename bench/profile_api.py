@@ -11,9 +11,11 @@ callees, and keeps the raw stacks (flamegraph.pl or speedscope read them).
 
 import argparse
 import collections
+import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from bench_api import (
@@ -34,6 +36,18 @@ BIN = Path(sys.executable).parent
 def workers_of(master: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
     return [int(pid) for pid in out.split()]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its threads so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def kafka_pid() -> int | None:
+    state = os.environ.get("QUESTLINE_STATE")
+    pid_file = Path(state) / "run" / "kafka.pid" if state else None
+    return int(pid_file.read_text()) if pid_file and pid_file.exists() else None
 
 
 def _frame(text: str) -> str:
@@ -100,19 +114,27 @@ def main() -> int:
             stdout=subprocess.PIPE,
             text=True,
         )
+        workers = workers_of(server.process.pid)
+        watched = {f"worker {pid}": pid for pid in workers} | {"wrk": load.pid}
+        if kafka_pid():
+            watched["kafka broker"] = kafka_pid()
+        cpu_before, started = {name: cpu_seconds(pid) for name, pid in watched.items()}, time.monotonic()
         spies = []
-        for pid in workers_of(server.process.pid):
+        for pid in workers:
             raw = out / f"{args.scenario}-{pid}.txt"
             command = [str(BIN / "py-spy"), "record", "--pid", str(pid), "--duration", str(args.duration)]
             command += ["--rate", "250", "--gil", "--nonblocking", "--format", "raw", "--output", str(raw)]
             spies.append((raw, subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)))
         for _raw, spy in spies:
             spy.wait()
+        elapsed = time.monotonic() - started
+        cpu = {name: (cpu_seconds(pid) - cpu_before[name]) / elapsed for name, pid in watched.items()}
         print(load.communicate()[0])
     finally:
         server.stop()
         delete_topic(bootstrap)
     print(f"scenario {args.scenario}, topic {BENCH_TOPIC}, raw stacks in {out}")
+    print("CPU while sampled (cores; py-spy itself not counted): " + ", ".join(f"{n} {c:.2f}" for n, c in cpu.items()))
     summarise([raw for raw, _ in spies if raw.exists()], args.top)
     return 0
 
