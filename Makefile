@@ -98,8 +98,8 @@ api: venv ## run the game API locally on :8000 against the stack's Kafka (make s
 	@eval "$$($(STACK) env)" && exec $(VENV)/bin/gunicorn -c python:questline_api.gunicorn_conf
 bench-deps: ## install the benchmark's load client (wrk, Debian package; root)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk; }
-bench-api: venv bench-deps ## benchmark: hello-world baseline vs single-event vs batch endpoint, local Kafka
-	@$(PY) bench/bench_api.py
+bench-api: venv bench-deps ## benchmark: hello baseline vs single event vs batch; original-style game vs legacy GET (BENCH_FLAGS=--port 18000)
+	@$(PY) bench/bench_api.py $(BENCH_FLAGS)
 
 # ---------------------------------------------------------------- spark jobs (docs/spark.md)
 .PHONY: spark-tables spark-stream spark-batch test-spark test-spark-stack bench-spark

@@ -5,13 +5,19 @@ and the same load client (wrk), it measures:
   baseline  a bare Flask "hello" endpoint: the ceiling of the HTTP stack
   single    POST /v1/players/{id}/purchases: one event per request, 2xx after Kafka's ack
   batch     POST /v1/events:batch with --batch-size events per request
-and prints req/s, events/s, p50/p99 latency and the ratio to the baseline, plus
-the number of records Kafka appended, as a check that every 2xx was an event.
+  original  GET /purchase_a_sword of the original-style game (bench_original_game.py:
+            Flask + kafka-python, `send` without waiting for the broker)
+  legacy    the same GET on our API, which answers only after Kafka acknowledged
+and prints req/s, events/s, p50/p99 latency, the ratio to the hello baseline and
+legacy/original, plus the records Kafka appended per scenario, as a check that
+every 2xx was an event.
 
   .venv/bin/python bench/bench_api.py [--rounds 3] [--duration 10] [--connections 16] [--batch-size 500]
 
-Targets (issue 3): single >= 60% of the baseline's req/s with p99 < 25 ms;
-batch >= 50,000 events/s on 2 cores. wrk comes from Debian: `make bench-deps`.
+Targets (issues 3 and 21): single >= 60% of the baseline's req/s with p99 < 25 ms;
+batch >= 50,000 events/s on 2 cores; legacy >= 1.0x the original. wrk comes from
+Debian: `make bench-deps`. Writes its numbers as JSON to $QUESTLINE_BENCH_RESULT
+when set (bench/run_all.py).
 """
 
 import argparse
@@ -32,6 +38,18 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
+# The legacy route both game apps serve: a purchase, the route old clients use most.
+LEGACY_PATH = "/purchase_a_sword"
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    name: str
+    app: str | None  # a bench/ app under our gunicorn config; None: the game API itself
+    path: str
+    script: Path
+    connections: int
+    events_per_request: int
 
 
 @dataclasses.dataclass
@@ -156,36 +174,39 @@ def batch_body(size: int) -> str:
     return json.dumps({"events": events})
 
 
-def run_rounds(args, bootstrap: str, workdir: Path, scenarios) -> tuple[dict[str, list[Result]], int]:
+def run_rounds(args, bootstrap: str, workdir: Path, scenarios: list[Scenario]):
     """Rounds alternate the scenarios so that load from elsewhere on the machine hits
-    all of them alike; each scenario later reports its median round."""
+    all of them alike; each scenario later reports its median round. Also returns, per
+    scenario, the records Kafka appended from its start until its server had stopped."""
     runs: dict[str, list[Result]] = {}
-    appended = 0
+    appended: dict[str, int] = {}
     for round_ in range(args.rounds):
-        for port, (name, app, path, script, connections, events) in enumerate(scenarios, start=18400 + 10 * round_):
-            server = Server(app, bootstrap, port, workdir)
+        for port, s in enumerate(scenarios, start=args.port):
+            server = Server(s.app, bootstrap, port, workdir)
+            before = topic_end(bootstrap) if s.events_per_request else 0
             try:
-                server.wait("/hello" if app else "/readyz")
+                server.wait("/hello" if s.app else "/readyz")
                 if args.warmup:
-                    wrk(server.url + path, script, args.warmup, connections)
-                before = topic_end(bootstrap) if events else 0
-                rps, p50, p99, failed = wrk(server.url + path, script, args.duration, connections)
-                appended += topic_end(bootstrap) - before if events else 0
+                    wrk(server.url + s.path, s.script, args.warmup, s.connections)
+                rps, p50, p99, failed = wrk(server.url + s.path, s.script, args.duration, s.connections)
             finally:
                 server.stop()
-            runs.setdefault(name, []).append(Result(name, rps, events, p50, p99, failed))
-            print(f"round {round_ + 1}: {name:18} {rps:9.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms", flush=True)
+            if s.events_per_request:
+                appended[s.name] = appended.get(s.name, 0) + topic_end(bootstrap) - before
+            runs.setdefault(s.name, []).append(Result(s.name, rps, s.events_per_request, p50, p99, failed))
+            print(f"round {round_ + 1}: {s.name:20} {rps:9.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms", flush=True)
     return runs, appended
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=int, default=10, help="seconds of load per scenario (default 15)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per scenario (default 10)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; the median is reported (default 3)")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of load before each measurement")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
     parser.add_argument("--batch-connections", type=int, default=4, help="concurrent batch clients (default 4)")
     parser.add_argument("--batch-size", type=int, default=500, help="events per batch request (default 500)")
+    parser.add_argument("--port", type=int, default=18400, help="first HTTP port; one per scenario (default 18400)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk (the load client) is not installed: run `make bench-deps` (Debian package wrk)", file=sys.stderr)
@@ -199,40 +220,56 @@ def main() -> int:
     cpus = os.cpu_count()
     print(f"machine: {cpus} cores, load average {os.getloadavg()[0]:.1f} at start; wrk -t1, {args.duration}s per run")
 
+    legacy_get = lua(workdir / "legacy.lua", "GET", None, False)
     scenarios = [
-        ("baseline (hello)", "bench_hello:app", "/hello", hello, args.connections, 0),
-        ("single event", None, "/v1/players/bench-0/purchases", single, args.connections, 1),
-        (f"batch of {args.batch_size}", None, "/v1/events:batch", batch, args.batch_connections, args.batch_size),
+        Scenario("baseline (hello)", "bench_hello:app", "/hello", hello, args.connections, 0),
+        Scenario("single event", None, "/v1/players/bench-0/purchases", single, args.connections, 1),
+        Scenario(
+            f"batch of {args.batch_size}", None, "/v1/events:batch", batch, args.batch_connections, args.batch_size
+        ),
+        Scenario("original GET", "bench_original_game:create_app()", LEGACY_PATH, legacy_get, args.connections, 1),
+        Scenario("legacy GET", None, LEGACY_PATH, legacy_get, args.connections, 1),
     ]
     create_topic(bootstrap)
     try:
         runs, appended = run_rounds(args, bootstrap, workdir, scenarios)
     finally:
         delete_topic(bootstrap)
-    results = [sorted(rs, key=lambda r: r.requests_per_s)[len(rs) // 2] for rs in runs.values()]
+    results = {name: sorted(rs, key=lambda r: r.requests_per_s)[len(rs) // 2] for name, rs in runs.items()}
+    hello_r, single_r, batch_r, original_r, legacy_r = (results[s.name] for s in scenarios)
 
-    base = results[0].requests_per_s
+    base = hello_r.requests_per_s
     print(f"\nmedian of {args.rounds} round(s) per scenario:")
     print(
-        f"\n{'scenario':18} {'req/s':>9} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'vs baseline':>12} {'failed':>7}"
+        f"\n{'scenario':20} {'req/s':>9} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'vs hello':>9}"
+        f" {'failed':>7} {'appended':>9} {'2xx x events':>12}"
     )
-    for r in results:
+    for name, r in results.items():
+        accepted = sum(x.events_per_s * args.duration for x in runs[name])
         print(
-            f"{r.name:18} {r.requests_per_s:9.0f} {r.events_per_s if r.events_per_request else float('nan'):10.0f}"
-            f" {r.p50_ms:8.2f} {r.p99_ms:8.2f}"
-            f" {r.requests_per_s / base:11.0%} {r.failed:7d}"
+            f"{r.name:20} {r.requests_per_s:9.0f} {r.events_per_s if r.events_per_request else float('nan'):10.0f}"
+            f" {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.requests_per_s / base:8.0%} {r.failed:7d}"
+            f" {appended.get(name, 0):9d} {accepted:12.0f}"
         )
-    single_r, batch_r = results[1], results[2]
-    accepted = sum(r.events_per_s * args.duration for rs in runs.values() for r in rs)
-    print(f"\nkafka records appended during the measured runs: {appended} (2xx answers x events: {accepted:.0f})")
-    ok_single = single_r.requests_per_s >= 0.6 * base and single_r.p99_ms < 25
+    print("(appended: records Kafka holds from all rounds incl. warm-up; 2xx x events: of the measured runs)")
+    single_ratio = single_r.requests_per_s / base
+    legacy_ratio = legacy_r.requests_per_s / original_r.requests_per_s
+    ok_single = single_ratio >= 0.6 and single_r.p99_ms < 25
     ok_batch = batch_r.events_per_s >= 50_000
+    ok_legacy = legacy_ratio >= 1.0
     print(
-        f"target single >= 60% of baseline req/s and p99 < 25 ms: {'met' if ok_single else 'NOT met'}"
-        f" ({single_r.requests_per_s / base:.0%}, p99 {single_r.p99_ms:.1f} ms)"
+        f"\ntarget single >= 60% of baseline req/s and p99 < 25 ms: {'met' if ok_single else 'NOT met'}"
+        f" ({single_ratio:.0%}, p99 {single_r.p99_ms:.1f} ms)"
     )
     print(f"target batch >= 50,000 events/s: {'met' if ok_batch else 'NOT met'} ({batch_r.events_per_s:,.0f})")
+    print(f"target legacy GET >= 1.0x the original: {'met' if ok_legacy else 'NOT met'} ({legacy_ratio:.2f}x)")
     print(f"load average at end: {os.getloadavg()[0]:.1f} (other work on the machine skews every number)")
+    result_file = os.environ.get("QUESTLINE_BENCH_RESULT")
+    if result_file:
+        numbers = {r.name: dataclasses.asdict(r) for r in results.values()}
+        numbers["ratios"] = {"single_vs_hello": round(single_ratio, 3), "legacy_vs_original": round(legacy_ratio, 3)}
+        numbers["batch_events_per_s"] = round(batch_r.events_per_s)
+        Path(result_file).write_text(json.dumps(numbers))
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

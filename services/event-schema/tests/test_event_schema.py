@@ -1,4 +1,5 @@
 import copy
+import uuid
 
 import pytest
 
@@ -76,6 +77,10 @@ def test_same_player_and_key_give_the_same_event_id_and_others_differ():
     assert a != derive_event_id("arthur", "key-2")
     assert a != derive_event_id("merlin", "key-1")
     assert new_event_id() != new_event_id()
+    for _ in range(200):  # a real UUID4 in canonical form, like str(uuid.uuid4())
+        text = new_event_id()
+        assert str(uuid.UUID(text)) == text and uuid.UUID(text).version == 4
+        assert uuid.UUID(text).variant == uuid.RFC_4122
 
 
 def test_timestamp_is_utc_with_z_suffix():

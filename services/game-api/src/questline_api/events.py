@@ -99,11 +99,14 @@ def validated(event: dict[str, Any], rename: Mapping[str, str] | None = None, pr
         validate_event(event)
     except EventValidationError as exc:
         raise _problem_for(exc, rename or {}, prefix) from None
-    return _integers_as_ints(event)
+    # The schema admits numbers only inside the payload (the envelope is strings, nulls
+    # and the server's own schema_version), so only the payload needs the walk.
+    event["payload"] = _integers_as_ints(event["payload"])
+    return event
 
 
 def _integers_as_ints(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
+    if type(value) is float and value.is_integer():
         return int(value)
     if isinstance(value, dict):
         return {key: _integers_as_ints(item) for key, item in value.items()}

@@ -5,6 +5,7 @@ threads do not survive a fork). One background thread serves delivery reports so
 that any number of request threads can wait on their own records at once.
 """
 
+import functools
 import logging
 import threading
 import time
@@ -20,26 +21,37 @@ Record = tuple[bytes | None, bytes]  # (key, value)
 
 
 class _Pending:
-    """Delivery state of the records of one request."""
+    """Delivery state of the records of one request.
+
+    The poller thread reports, and the request thread for records that were never
+    queued; the first report of a record counts (a record given up as unqueued stays
+    failed: the client retries with the same key). `done` is a lock taken at creation
+    and released by the last report, the cheapest one-shot wake-up threading offers
+    (an Event is a Condition and a fresh lock per wait)."""
 
     __slots__ = ("delivered", "done", "errors", "lock", "remaining")
 
     def __init__(self, count: int):
-        self.delivered = [False] * count
+        self.delivered: list[bool | None] = [None] * count  # None: not reported yet
         self.errors: list[str] = []
         self.remaining = count
         self.lock = threading.Lock()
-        self.done = threading.Event()
+        self.done = threading.Lock()
+        self.done.acquire()
 
-    def report(self, index: int, err) -> None:
+    def report(self, index: int, err, _msg=None) -> None:
         with self.lock:
-            if err is None:
-                self.delivered[index] = True
-            else:
+            if self.delivered[index] is not None:
+                return
+            self.delivered[index] = err is None
+            if err is not None:
                 self.errors.append(str(err))
             self.remaining -= 1
             if self.remaining == 0:
-                self.done.set()
+                self.done.release()
+
+    def wait(self, timeout: float) -> bool:
+        return self.done.acquire(timeout=timeout)
 
 
 class EventProducer:
@@ -77,22 +89,30 @@ class EventProducer:
         if not records:
             return []
         pending = _Pending(len(records))
-        produce, topic = self._producer.produce, self._settings.events_topic
-        for index, (key, value) in enumerate(records):
-            try:
-                produce(topic, value, key, on_delivery=lambda err, _msg, i=index: pending.report(i, err))
-            except (BufferError, confluent_kafka.KafkaException) as exc:
-                # Not queued: count it as reported (failed) and queue nothing more.
-                for unqueued in range(index, len(records)):
-                    pending.report(unqueued, exc)
-                break
-        if not pending.done.wait(timeout):
+        # One produce_batch call per request, not one produce per record: confluent-kafka holds
+        # the GIL inside produce, and each call looks the topic up under the client's lock, which
+        # librdkafka's own threads take too; py-spy found a third of the workers' GIL time there.
+        messages = [
+            {"key": key, "value": value, "callback": functools.partial(pending.report, index)}
+            for index, (key, value) in enumerate(records)
+        ]
+        try:
+            queued = self._producer.produce_batch(self._settings.events_topic, messages)
+        except (BufferError, confluent_kafka.KafkaException) as exc:
+            queued, unqueued = 0, [(index, exc) for index in range(len(records))]
+        else:
+            unqueued = [(index, m["_error"]) for index, m in enumerate(messages) if "_error" in m]
+        if len(unqueued) != len(records) - queued:
+            log.error("produce_batch queued %d of %d records but flagged %d", queued, len(records), len(unqueued))
+        for index, err in unqueued:  # never queued, so never reported: count them as failed now
+            pending.report(index, err)
+        if not pending.wait(timeout):
             log.warning(
                 "kafka did not acknowledge %d of %d records within %.2fs", pending.remaining, len(records), timeout
             )
         elif pending.errors:
             log.warning("kafka refused %d of %d records: %s", len(pending.errors), len(records), pending.errors[0])
-        return list(pending.delivered)
+        return [ok is True for ok in pending.delivered]
 
     def ready(self) -> bool:
         """Kafka answers a metadata request for the events topic (cached briefly)."""
