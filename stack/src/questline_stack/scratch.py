@@ -40,11 +40,12 @@ class Scratch:
     jobs, the dashboard and the report): pass it to whatever the run starts.
     """
 
-    def __init__(self, stack: Settings, label: str, partitions: int = 2):
+    def __init__(self, stack: Settings, label: str, partitions: int = 2, *, make_topic: bool = True):
         if not re.fullmatch(r"[a-z0-9]+", label):
             raise ValueError(f"scratch label {label!r}: lower-case letters and digits only")
         self.stack = stack
         self.partitions = partitions
+        self.make_topic = make_topic  # False for a run that needs only a database (no Kafka)
         suffix = f"{label}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
         self.database = f"questline_test_{suffix}"
         self.topic = f"questline-test-{suffix.replace('_', '-')}"
@@ -67,12 +68,14 @@ class Scratch:
     def create(self) -> "Scratch":
         from confluent_kafka.admin import NewTopic
 
-        admin = _admin(self.stack)
-        admin.create_topics([NewTopic(self.topic, self.partitions, 1)])[self.topic].result(timeout=60)
+        if self.make_topic:
+            admin = _admin(self.stack)  # must outlive its futures
+            admin.create_topics([NewTopic(self.topic, self.partitions, 1)])[self.topic].result(timeout=60)
         return self
 
     def remove(self) -> None:
-        remove(self.stack, topics=[self.topic], databases=[self.database], hdfs_dirs=[self.hdfs_dir])
+        topics = [self.topic] if self.make_topic else []
+        remove(self.stack, topics=topics, databases=[self.database], hdfs_dirs=[self.hdfs_dir])
 
     def __enter__(self) -> "Scratch":
         return self.create()
