@@ -30,6 +30,7 @@ class DataGuard:
 
     def __init__(self):
         self.settings = None
+        self.started = False  # a fixture here started (or reused) the stack: tests ran on it
         self.before: dict[str, dict | None] = {"topic": None, "tables": None}
         self.lines: list[str] = []
         self.failed = False
@@ -54,7 +55,8 @@ class DataGuard:
         if self.settings is None:
             self.lines.append("skipped: the local stack was not running and no test started it")
             return
-        removed = sweep(self.settings, including_pid=os.getpid())
+        # Only a session that ran tests on the stack cleans it: `make test-unit` changes nothing.
+        removed = sweep(self.settings, including_pid=os.getpid()) if self.started else []
         if removed:
             self.lines.append(f"removed what finished runs left behind: {', '.join(removed)}")
         after = snapshot(self.settings)
@@ -104,6 +106,7 @@ def start_stack(*names: str):
         pytest.fail(f"questline-stack up {' '.join(names)} failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
     settings = load()
     GUARD.observe(settings)  # before any test could write to it
+    GUARD.started = True
     os.environ.update(settings.client_env())
     return settings
 
