@@ -29,7 +29,9 @@ _NAME = re.compile(r"questline[-_]test[-_](?P<label>[a-z0-9]+)[-_](?P<pid>\d+)[-
 _OLD_DATABASES = re.compile(
     r"questline_(it|web|fresh|bench|names)_[0-9a-f]+|report_test_[0-9a-f]+|trino_stack_test_[0-9a-f]+"
 )
-_OLD_TOPICS = re.compile(r"(spark-it|names-e2e|bench-stream)-[0-9a-f]+|bench-api-\d+")
+_OLD_TOPICS = re.compile(r"(spark-it|names-e2e|bench-stream)-[0-9a-f]+")
+# bench_api's topic, named after its process before scratch names existed.
+_OLD_NAME = re.compile(r"bench-api-(?P<pid>\d+)")
 _OLD_HDFS_DIRS = ("/questline-bench", "/tmp/questline-report-test", "/tmp/questline-tests")
 
 
@@ -52,9 +54,14 @@ class Scratch:
         self.hdfs_dir = f"{HDFS_DIR}/{self.topic}"
 
     @property
+    def root(self) -> str:
+        """The run's HDFS directory as a URI: the warehouse, the checkpoint and anything else below it."""
+        return f"{self.stack.hdfs_uri}{self.hdfs_dir}"
+
+    @property
     def location(self) -> str:
         """The database's directory in HDFS (its tables below it)."""
-        return f"{self.stack.hdfs_uri}{self.hdfs_dir}/warehouse"
+        return f"{self.root}/warehouse"
 
     @property
     def env(self) -> dict[str, str]:
@@ -62,7 +69,7 @@ class Scratch:
             "QUESTLINE_EVENTS_TOPIC": self.topic,
             "QUESTLINE_DATABASE": self.database,
             "QUESTLINE_WAREHOUSE_DIR": self.location,
-            "QUESTLINE_STREAM_CHECKPOINT_DIR": f"{self.stack.hdfs_uri}{self.hdfs_dir}/checkpoint",
+            "QUESTLINE_STREAM_CHECKPOINT_DIR": f"{self.root}/checkpoint",
         }
 
     def create(self) -> "Scratch":
@@ -161,7 +168,7 @@ def remove(
 
 def _finished(name: str, old: re.Pattern, pid: int | None) -> bool:
     """A scratch name whose run is over: its process is gone (or is `pid`), or it is of the old naming."""
-    match = _NAME.fullmatch(name.replace("-", "_"))
+    match = _NAME.fullmatch(name.replace("-", "_")) or _OLD_NAME.fullmatch(name)
     if match:
         return int(match["pid"]) == pid or not process.alive(int(match["pid"]))
     return bool(old.fullmatch(name))
