@@ -121,6 +121,7 @@ def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and
                     f"{api.url}/v1/players/{player}/purchases",
                     json={"item": "sword", "strength": 3},
                     headers={"Idempotency-Key": str(uuid.uuid4())},
+                    timeout=30,
                 )
                 assert answer.status_code == 202, answer.text
             assert sum(end_offsets(bootstrap, names["QUESTLINE_EVENTS_TOPIC"]).values()) == POSTS
@@ -134,7 +135,7 @@ def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and
                 assert _count(conn, "events", player) == POSTS
 
         # The dashboard reads the run's database, by the variable the streaming job read.
-        data = httpx.get(f"{api.url}/dashboard/data.json").json()
+        data = httpx.get(f"{api.url}/dashboard/data.json", timeout=60).json()  # Trino under load
         assert (data["catalog"], data["schema"]) == (TRINO_CATALOG, database)
         assert {t["name"]: t["rows"] for t in data["tables"]}["purchases"] >= POSTS
     finally:
