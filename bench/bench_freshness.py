@@ -1,14 +1,15 @@
 """Freshness: time from an HTTP POST to the game API until the event's row is visible in Trino.
 
-Runs the streaming job (its own database and checkpoint, starting at the latest
-offset of the API's topic) and sends N probes one after another: each POSTs a
+Runs the streaming job (a database, checkpoint and HDFS directory of its own, removed at
+the end; starting at the latest offset of the API's topic) and sends N probes one after another: each POSTs a
 purchase, takes the event_id from the answer, and polls Trino every 100 ms until
 `events` holds that event_id. Prints p50/p95/max against the targets (p50 <= 5 s,
 p95 <= 10 s) and, as the baseline measured in the same run, the trigger interval
 (a row cannot be visible sooner than one trigger on average).
 
-The API: QUESTLINE_API_URL if set, otherwise gunicorn with the questline_api
-package is started here against KAFKA_BOOTSTRAP_SERVERS. Needs the stack up and
+The API: QUESTLINE_API_URL if set (the job then reads its topic, QUESTLINE_EVENTS_TOPIC),
+otherwise gunicorn with the questline_api package is started here against
+KAFKA_BOOTSTRAP_SERVERS, on a topic of this run only (never the user's `events`). Needs the stack up and
 `eval "$(questline-stack env)"`. Usage: python bench/bench_freshness.py [--probes N]
 """
 
@@ -20,14 +21,15 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 import trino
 
-from questline_events import TRINO_CATALOG
+from questline_events import TOPIC_EVENTS, TRINO_CATALOG
 from questline_settings.trino import connect as trino_connect
+from questline_stack import settings as stack_settings
+from questline_stack.scratch import Scratch
 
 BIN = Path(sys.executable).parent
 
@@ -53,11 +55,14 @@ def _api_ready(url: str) -> bool:
         return False
 
 
-def start_api(logs: Path) -> tuple[str, subprocess.Popen | None]:
-    if url := os.environ.get("QUESTLINE_API_URL"):
-        return url.rstrip("/"), None
+def start_api(logs: Path, topic: str) -> tuple[str, subprocess.Popen | None]:
     port = _free_port()
-    env = {**os.environ, "QUESTLINE_API_BIND": f"127.0.0.1:{port}", "QUESTLINE_API_WORKERS": "2"}
+    env = {
+        **os.environ,
+        "QUESTLINE_API_BIND": f"127.0.0.1:{port}",
+        "QUESTLINE_API_WORKERS": "2",
+        "QUESTLINE_EVENTS_TOPIC": topic,
+    }
     process = subprocess.Popen(
         [BIN / "gunicorn", "-c", "python:questline_api.gunicorn_conf"],
         env=env,
@@ -75,20 +80,26 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=100)
     parser.add_argument("--trigger-seconds", type=float, default=1.0)
     args = parser.parse_args()
-    run = uuid.uuid4().hex[:8]
+    with Scratch(stack_settings.load(), "fresh") as scratch:
+        measure(args, scratch)
+
+
+def measure(args, scratch: Scratch) -> None:
+    run = scratch.database.rsplit("_", 1)[-1]
     logs = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-freshness-{run}"
     logs.mkdir(parents=True)
-    database = f"questline_fresh_{run}"
-    root = f"{os.environ['QUESTLINE_HDFS_URI']}/questline-bench/{run}"
+    database = scratch.database
     job_env = {
         **os.environ,
-        "QUESTLINE_DATABASE": database,
-        "QUESTLINE_WAREHOUSE_DIR": f"{root}/warehouse",
-        "QUESTLINE_STREAM_CHECKPOINT_DIR": f"{root}/checkpoint",
+        **scratch.env,
         "QUESTLINE_STREAM_STARTING_OFFSETS": "latest",
         "QUESTLINE_STREAM_TRIGGER_SECONDS": str(args.trigger_seconds),
     }
-    url, api = start_api(logs)
+    if url := os.environ.get("QUESTLINE_API_URL"):
+        url, api = url.rstrip("/"), None
+        job_env["QUESTLINE_EVENTS_TOPIC"] = os.environ.get("QUESTLINE_EVENTS_TOPIC", TOPIC_EVENTS)
+    else:
+        url, api = start_api(logs, scratch.topic)
     stream = subprocess.Popen(
         [BIN / "stream-events-to-hdfs"],
         env=job_env,

@@ -30,7 +30,6 @@ import uuid
 from pathlib import Path
 
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, NewTopic
 from pyspark.sql.streaming import StreamingQueryListener
 
 from questline_events import EVENT_TYPES, utc_timestamp
@@ -38,6 +37,8 @@ from questline_spark import settings as settings_module
 from questline_spark.runtime import ensure_tables
 from questline_spark.session import spark_session
 from questline_spark.stream_events_to_hdfs import start
+from questline_stack import settings as stack_settings
+from questline_stack.scratch import Scratch
 
 PAYLOADS = {
     "default": {},
@@ -68,8 +69,6 @@ def _event(i: int, stamp: str) -> dict:
 
 
 def preload(bootstrap: str, topic: str, count: int) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})  # must outlive the future
-    admin.create_topics([NewTopic(topic, 2, 1)])[topic].result(60)
     producer = Producer(
         {"bootstrap.servers": bootstrap, "linger.ms": 50, "batch.size": 1_000_000, "compression.type": "lz4"}
     )
@@ -155,14 +154,18 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    run = uuid.uuid4().hex[:8]
-    env = settings_module.load()
-    root = f"{env.hdfs_uri}/questline-bench/{run}"
+    # A topic, database and HDFS directory of this run, removed at the end (questline_stack.scratch).
+    with Scratch(stack_settings.load(), "benchstream") as scratch:
+        measure(args, scratch)
+
+
+def measure(args, scratch: Scratch) -> None:
+    root = scratch.root
     settings = dataclasses.replace(
-        env,
-        events_topic=f"bench-stream-{run}",
-        database=f"questline_bench_{run}",
-        warehouse_dir=f"{root}/warehouse",
+        settings_module.load(),
+        events_topic=scratch.topic,
+        database=scratch.database,
+        warehouse_dir=scratch.location,
         checkpoint_dir=f"{root}/checkpoint",
     )
     settings_module.require_kafka_jars(settings)

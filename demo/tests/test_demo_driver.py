@@ -34,3 +34,11 @@ def test_help_says_how_to_run_and_stop_it(capsys):
     assert cli.main(["--help"]) == 0
     text = capsys.readouterr().out
     assert "questline-demo --stop" in text and "questline-loadgen --help" in text
+
+
+def test_a_demo_over_another_database_has_processes_of_its_own():
+    from questline_demo import driver
+
+    assert driver.demo_processes("questline") == ("api", "stream-events-to-hdfs")
+    api, stream = driver.demo_processes("questline_test_demo_1_ab")
+    assert (api, stream) == ("api-questline_test_demo_1_ab", "stream-events-to-hdfs-questline_test_demo_1_ab")

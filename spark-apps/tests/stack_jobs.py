@@ -6,55 +6,47 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import trino
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient, NewTopic
 
 from questline_events import TRINO_CATALOG
 from questline_settings.trino import connect as trino_connect
+from questline_stack.scratch import Scratch
+from questline_stack.settings import Settings
 
 BIN = Path(sys.executable).parent
 
 
-def stack_env() -> dict[str, str]:
-    """Start the local stack (harmless when running; never stopped here) and return its client env."""
-    subprocess.run([BIN / "questline-stack", "up"], check=True, timeout=900, capture_output=True)
-    printed = subprocess.run([BIN / "questline-stack", "env"], check=True, capture_output=True, text=True).stdout
-    env = {}
-    for line in printed.splitlines():
-        name, _, value = line.removeprefix("export ").partition("=")
-        env[name] = value.strip("'\"")
-    return env
-
-
 class Run:
-    """One isolated run: its own topic, database, warehouse and checkpoint."""
+    """One isolated run: its own topic, database, warehouse and checkpoint (a Scratch of the
+    stack), removed by `remove()` after the jobs it started are stopped."""
 
-    def __init__(self, env: dict[str, str], logs: Path, partitions: int = 2):
-        self.id = uuid.uuid4().hex[:10]
-        self.topic = f"spark-it-{self.id}"
-        self.database = f"questline_it_{self.id}"
-        root = f"{env['QUESTLINE_HDFS_URI']}/questline-tests/{self.id}"
+    def __init__(self, stack: Settings, logs: Path, partitions: int = 2):
+        self.scratch = Scratch(stack, "sparkjobs", partitions).create()
+        self.id = self.scratch.database.removeprefix("questline_test_")
+        self.topic = self.scratch.topic
+        self.database = self.scratch.database
         self.env = {
             **os.environ,
-            **env,
-            "QUESTLINE_EVENTS_TOPIC": self.topic,
-            "QUESTLINE_DATABASE": self.database,
-            "QUESTLINE_WAREHOUSE_DIR": f"{root}/warehouse",
-            "QUESTLINE_STREAM_CHECKPOINT_DIR": f"{root}/checkpoint",
+            **stack.client_env(),
+            **self.scratch.env,
             "QUESTLINE_STREAM_TRIGGER_SECONDS": "1",
             "QUESTLINE_SPARK_DRIVER_MEMORY": "768m",
         }
         self.logs = logs
-        bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
-        admin = AdminClient({"bootstrap.servers": bootstrap})  # must outlive the future
-        admin.create_topics([NewTopic(self.topic, partitions, 1)])[self.topic].result(timeout=60)
-        self.producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
-        self.trino = trino_connect(env["QUESTLINE_TRINO_URL"], user="spark-it", catalog=TRINO_CATALOG)
+        self.processes: list[subprocess.Popen] = []
+        self.producer = Producer({"bootstrap.servers": stack.kafka_bootstrap, "acks": "all", "linger.ms": 5})
+        self.trino = trino_connect(stack.trino_url, user="spark-it", catalog=TRINO_CATALOG)
+
+    def remove(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                kill(process)
+        self.trino.close()
+        self.scratch.remove()
 
     def produce(self, *values, key: bytes | None = b"player-1") -> None:
         for value in values:
@@ -85,6 +77,7 @@ class Run:
             [BIN / name, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         process.log_path = path
+        self.processes.append(process)
         return process
 
     def run_job(self, name: str, *args: str, timeout: float = 900) -> None:

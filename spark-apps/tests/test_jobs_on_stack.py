@@ -1,6 +1,6 @@
 """The jobs against the local stack's real Kafka, HDFS, Hive metastore and Trino.
 
-Each test has its own topic and database, and checks through Trino that every
+Each test has its own topic, database and HDFS directory (removed after it), and checks through Trino that every
 table holds exactly the expected rows.
 """
 
@@ -9,7 +9,7 @@ import re
 
 import pytest
 from spark_events import PAYLOADS, make_event
-from stack_jobs import Run, kill, stack_env, wait_until
+from stack_jobs import Run, kill, wait_until
 
 from questline_events import EVENT_FAMILIES
 
@@ -23,14 +23,11 @@ MALFORMED = {
 }
 
 
-@pytest.fixture(scope="module")
-def env():
-    return stack_env()
-
-
 @pytest.fixture
-def run(env, tmp_path_factory):
-    return Run(env, tmp_path_factory.mktemp("spark-jobs"))
+def run(local_stack, tmp_path_factory):
+    run = Run(local_stack, tmp_path_factory.mktemp("spark-jobs"))
+    yield run
+    run.remove()
 
 
 def _events(n: int) -> list[dict]:

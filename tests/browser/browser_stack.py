@@ -4,29 +4,25 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
+from questline_stack.scratch import Scratch
 from questline_stack.settings import Settings
 
 STREAM = "stream-events-to-hdfs"
 
 
 class StreamingJob:
-    """`stream-events-to-hdfs` on the real `events` topic, from its end, into a database of its own."""
+    """`stream-events-to-hdfs` from the start of a topic of its own into a database of its own."""
 
-    def __init__(self, stack: Settings, log_path: Path):
-        run = uuid.uuid4().hex[:10]
-        self.database = f"questline_web_{run}"
-        root = f"{stack.hdfs_uri}/questline-tests/web-{run}"
+    def __init__(self, stack: Settings, scratch: Scratch, log_path: Path):
+        self.database = scratch.database
         self.log_path = log_path
         env = {
             **os.environ,
             **stack.client_env(),
-            "QUESTLINE_DATABASE": self.database,
-            "QUESTLINE_WAREHOUSE_DIR": f"{root}/warehouse",
-            "QUESTLINE_STREAM_CHECKPOINT_DIR": f"{root}/checkpoint",
-            "QUESTLINE_STREAM_STARTING_OFFSETS": "latest",
+            **scratch.env,
+            "QUESTLINE_STREAM_STARTING_OFFSETS": "earliest",
             "QUESTLINE_STREAM_TRIGGER_SECONDS": "2",
             "QUESTLINE_SPARK_DRIVER_MEMORY": "768m",
         }

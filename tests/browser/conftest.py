@@ -15,6 +15,7 @@ import pytest
 
 from questline_events import TRINO_CATALOG
 from questline_settings.trino import connect as trino_connect
+from questline_stack.scratch import Scratch
 
 REPO = Path(__file__).resolve().parents[2]
 # The API's own integration helper: gunicorn with the package's config, ready when /readyz says so.
@@ -93,14 +94,17 @@ def screenshot():
 
 
 @pytest.fixture(scope="session")
-def pipeline(local_stack, tmp_path_factory):
-    """The streaming job over the real `events` topic, into a database of this run only.
+def names(local_stack):
+    """A topic, a database and an HDFS directory of this run only, removed at the end: the
+    tests never post to the user's `events` topic nor read the `questline` tables."""
+    with Scratch(local_stack, "web") as scratch:
+        yield scratch
 
-    It starts at the topic's end (`latest`): other engineers' backlog on `events`
-    is not this test's business, and a database of its own keeps its rows apart
-    from `make demo`'s `questline` tables and checkpoint.
-    """
-    pipeline = StreamingJob(local_stack, tmp_path_factory.mktemp("stream") / f"{STREAM}.log")
+
+@pytest.fixture(scope="session")
+def pipeline(local_stack, names, tmp_path_factory):
+    """The streaming job over the run's topic, into the run's database."""
+    pipeline = StreamingJob(local_stack, names, tmp_path_factory.mktemp("stream") / f"{STREAM}.log")
     try:
         yield pipeline
     finally:
@@ -108,7 +112,7 @@ def pipeline(local_stack, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def api(local_stack, pipeline, tmp_path_factory):
+def api(local_stack, names, pipeline, tmp_path_factory):
     """The game API under gunicorn against the stack's Kafka and Trino; the dashboard reads the run's
     database with a short cache. Auth is on with the dev login, as in kind: /play logs in first."""
     from questline_api.auth import new_key
@@ -120,7 +124,8 @@ def api(local_stack, pipeline, tmp_path_factory):
         tmp_path_factory.mktemp("browser-api") / "gunicorn.log",
         workers=2,
         QUESTLINE_TRINO_URL=local_stack.trino_url,
-        QUESTLINE_DATABASE=pipeline.database,
+        QUESTLINE_EVENTS_TOPIC=names.topic,
+        QUESTLINE_DATABASE=names.database,
         QUESTLINE_API_DASHBOARD_CACHE_SECONDS="2",
         QUESTLINE_API_AUTH="true",
         QUESTLINE_API_AUTH_KEYS_DIR=str(keys),

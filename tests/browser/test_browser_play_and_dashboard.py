@@ -93,8 +93,7 @@ def _wait_for_rows(cursor, pipeline, event_ids: list[str]) -> dict[str, tuple]:
 
 
 def _wait_until_live(api, cursor, pipeline) -> None:
-    """Post probe events until one reaches Trino: the job started at the topic's end, and only
-    events after that point reach its tables."""
+    """Post probe events until one reaches Trino: the streaming job and its tables are live."""
     deadline = time.monotonic() + PIPELINE_TIMEOUT
     while time.monotonic() < deadline:
         response = httpx.post(f"{api.url}/v1/players/web-probe/guild-memberships", json={"guild_name": "Probes"})

@@ -1,7 +1,9 @@
 """A shortened `make demo` on the real local stack: its accounting must pass.
 
-Small volume (about 15 s of traffic at 40 events/s); the API and the streaming job
-are the demo's own background processes, shared with a demo you may be running.
+Small volume (about 15 s of traffic at 40 events/s), on a topic, a database and an API port
+of this test only: the demo's API and streaming job for that database are its own (not those
+of a demo you may be running) and are stopped at the end; the `scratch` fixture then removes
+the topic, the tables and their files.
 """
 
 import os
@@ -11,6 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from questline_devkit.process import free_port
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(1200)]
 
@@ -22,13 +26,20 @@ def number(text: str) -> int:
     return int(text.replace(",", ""))
 
 
-def test_a_short_demo_accounts_for_every_acknowledged_event(local_stack, tmp_path):
-    demo = subprocess.run(
-        [QUESTLINE_DEMO, "--duration", "15", "--players", "30", "--rate", "40", "--no-progress"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **local_stack.client_env(), "QUESTLINE_ARTIFACTS_DIR": str(tmp_path), "COLUMNS": "200"},
-    )
+def test_a_short_demo_accounts_for_every_acknowledged_event(local_stack, scratch, tmp_path):
+    env = {
+        **os.environ,
+        **local_stack.client_env(),
+        **scratch.env,
+        "QUESTLINE_ARTIFACTS_DIR": str(tmp_path),
+        "COLUMNS": "200",
+    }
+    api_url = f"http://127.0.0.1:{free_port()}"
+    flags = ["--api-url", api_url, "--duration", "15", "--players", "30", "--rate", "40", "--no-progress"]
+    try:
+        demo = subprocess.run([QUESTLINE_DEMO, *flags], capture_output=True, text=True, env=env)
+    finally:
+        subprocess.run([QUESTLINE_DEMO, "--stop"], capture_output=True, env=env, check=True)
     output = demo.stdout + demo.stderr
     assert demo.returncode == 0, output[-6000:]
     lines = ACCOUNTING.findall(output)

@@ -1,9 +1,10 @@
 """Scenario 4: bad input at the API never gives a 5xx and never produces an event.
 
-Runs against the shared stack's Kafka with the API under gunicorn. Every request of this
-module carries a unique marker (User-Agent, player ids), so the records it caused can be
-told apart on a topic others write to. An answer is either a 4xx problem document with
-nothing produced, or a 2xx whose event holds the input verbatim (text is data, not code).
+Runs against the shared stack's Kafka with the API under gunicorn, on a topic of this module
+only (never the user's `events`: the fuzzer's accepted events would land in the next report).
+Every request carries a unique marker (User-Agent, player ids), so the records it caused are
+told apart from the rest. An answer is either a 4xx problem document with nothing produced,
+or a 2xx whose event holds the input verbatim (text is data, not code).
 """
 
 import json
@@ -17,6 +18,8 @@ import schemathesis
 from api_stack import Gunicorn, TopicReader
 from hypothesis import HealthCheck, given, settings
 from schemathesis.generation.modes import GenerationMode
+
+from questline_stack.scratch import Scratch
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
 
@@ -47,16 +50,23 @@ UNICODE = [
 
 
 @pytest.fixture(scope="module")
-def api(kafka_stack, tmp_path_factory):
-    server = Gunicorn(kafka_stack.kafka_bootstrap, tmp_path_factory.mktemp("bad-input") / "gunicorn.log", workers=2)
+def scratch_topic(kafka_stack):
+    with Scratch(kafka_stack, "badinput") as scratch:
+        yield scratch.topic
+
+
+@pytest.fixture(scope="module")
+def api(kafka_stack, scratch_topic, tmp_path_factory):
+    log = tmp_path_factory.mktemp("bad-input") / "gunicorn.log"
+    server = Gunicorn(kafka_stack.kafka_bootstrap, log, workers=2, QUESTLINE_EVENTS_TOPIC=scratch_topic)
     server.start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
-def topic(kafka_stack):
-    reader = TopicReader(kafka_stack.kafka_bootstrap)
+def topic(kafka_stack, scratch_topic):
+    reader = TopicReader(kafka_stack.kafka_bootstrap, scratch_topic)
     yield reader
     reader.close()
 

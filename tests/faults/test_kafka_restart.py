@@ -15,7 +15,7 @@ import pytest
 from api_stack import TopicReader
 from faultlib import Simulation, assert_exactly_once, http_status, record_row, settle, wait_for
 
-from questline_events import derive_event_id
+from questline_events import TOPIC_EVENTS, derive_event_id
 
 pytestmark = pytest.mark.timeout(3600)
 
@@ -43,7 +43,7 @@ def test_kafka_sigkill_under_load_gives_503s_then_recovers_with_nothing_lost_or_
 ):
     stack = faults_stack
     api_pid = stack.api_pid()
-    reader = TopicReader(stack.settings.kafka_bootstrap)
+    reader = TopicReader(stack.settings.kafka_bootstrap, TOPIC_EVENTS)  # the private stack's own topic
     mark = reader.mark()
     simulation = Simulation(
         stack.api_url, tmp_path, run_id, players=size["players"], rate=size["rate"], duration=size["duration"],

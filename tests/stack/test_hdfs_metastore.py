@@ -1,8 +1,6 @@
 """HDFS, PostgreSQL and the Hive metastore in the local stack: a second `up` is
 harmless, HDFS stores and returns a file, the metastore runs on its schema."""
 
-import subprocess
-import sys
 import uuid
 
 import httpx
@@ -11,23 +9,16 @@ import pytest
 from questline_stack.components.hdfs import WAREHOUSE_DIR, Hdfs
 from questline_stack.components.metastore import HiveMetastore
 from questline_stack.components.postgres import METASTORE_DATABASE, Postgres
-from questline_stack.settings import Settings, load
+from questline_stack.settings import Settings
 
 pytestmark = pytest.mark.stack
-CLI = [sys.executable, "-m", "questline_stack.cli"]
 COMPONENTS = ("postgres", "hdfs", "metastore")
 
 
-def _up() -> None:
-    result = subprocess.run([*CLI, "up", *COMPONENTS], capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, f"questline-stack up {' '.join(COMPONENTS)} failed:\n{result.stderr[-4000:]}"
-
-
 @pytest.fixture(scope="session")
-def hdfs_metastore_stack() -> Settings:
+def hdfs_metastore_stack(stack_up) -> Settings:
     # Started, never stopped: the stack is shared with the other stack tests.
-    _up()
-    return load()
+    return stack_up(*COMPONENTS)
 
 
 def _components(s: Settings) -> list:
@@ -38,14 +29,14 @@ def _webhdfs(s: Settings, path: str) -> str:
     return f"{Hdfs(s).web_url}/webhdfs/v1{path}"
 
 
-def test_second_up_keeps_the_same_processes_and_the_formatted_namenode(hdfs_metastore_stack):
+def test_second_up_keeps_the_same_processes_and_the_formatted_namenode(hdfs_metastore_stack, stack_up):
     s = hdfs_metastore_stack
     version_file = Hdfs(s).name_dir / "current" / "VERSION"
     cluster_before = version_file.read_text().split("clusterID=")[1].split()[0]
     before = {name: pid for c in _components(s) for name, pid in c.pids().items()}
     assert all(before.values()), f"not every process runs: {before}"
 
-    _up()
+    stack_up(*COMPONENTS)
 
     after = {name: pid for c in _components(s) for name, pid in c.pids().items()}
     assert after == before

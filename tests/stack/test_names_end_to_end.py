@@ -3,7 +3,7 @@ by the one variable every settings module reads (QUESTLINE_EVENTS_TOPIC,
 QUESTLINE_DATABASE): events posted to the API land in that topic only, the streaming job
 writes them into that database, and the dashboard and the report read them from there.
 The default topic and the `questline` tables are left as they were; the run's topic,
-tables and schema are removed at the end."""
+tables, schema and HDFS directory (the `scratch` fixture) are removed at the end."""
 
 import contextlib
 import os
@@ -18,10 +18,10 @@ import httpx
 import pytest
 import trino
 from confluent_kafka import Consumer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
 
-from questline_events import DATABASE, TABLES, TOPIC_EVENTS, TRINO_CATALOG
+from questline_events import DATABASE, TOPIC_EVENTS, TRINO_CATALOG
 from questline_settings.trino import connect as trino_connect
+from questline_stack.scratch import end_offsets
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "services" / "game-api" / "tests"))
@@ -32,15 +32,6 @@ pytestmark = [pytest.mark.stack, pytest.mark.timeout(1200)]
 BIN = Path(sys.executable).parent
 POSTS = 3
 CATCH_UP_SECONDS = 600
-
-
-def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"names-e2e-{uuid.uuid4().hex}"})
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
-    finally:
-        consumer.close()
 
 
 def _records_between(bootstrap: str, topic: str, start: dict[int, int], end: dict[int, int]) -> list[bytes]:
@@ -78,37 +69,12 @@ def _count(conn: trino.dbapi.Connection, table: str, player_id: str) -> int:
         cursor.close()
 
 
-@pytest.fixture
-def run(local_stack, tmp_path):
-    """A topic and a database of this run only, removed at the end (tables, schema, topic)."""
-    run_id = uuid.uuid4().hex[:10]
-    topic, database = f"names-e2e-{run_id}", f"questline_names_{run_id}"
-    bootstrap = local_stack.kafka_bootstrap
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(topic, 2, 1)])[topic].result(timeout=60)
-    names = {"QUESTLINE_EVENTS_TOPIC": topic, "QUESTLINE_DATABASE": database}
-    try:
-        yield names, tmp_path
-    finally:
-        with contextlib.closing(_trino(local_stack.trino_url, database)) as conn:
-            cursor = conn.cursor()
-            for table in TABLES:
-                cursor.execute(f'DROP TABLE IF EXISTS "{database}".{table}')
-                cursor.fetchall()
-            cursor.execute(f'DROP SCHEMA IF EXISTS "{database}"')
-            cursor.fetchall()
-        admin.delete_topics([topic])[topic].result(timeout=60)
-
-
 @contextlib.contextmanager
-def streaming_job(local_stack, names: dict[str, str], log_path: Path):
-    root = f"{local_stack.hdfs_uri}/questline-tests/names-{names['QUESTLINE_DATABASE']}"
+def streaming_job(local_stack, scratch, log_path: Path):
     env = {
         **os.environ,
         **local_stack.client_env(),
-        **names,
-        "QUESTLINE_WAREHOUSE_DIR": f"{root}/warehouse",
-        "QUESTLINE_STREAM_CHECKPOINT_DIR": f"{root}/checkpoint",
+        **scratch.env,
         "QUESTLINE_STREAM_STARTING_OFFSETS": "earliest",
         "QUESTLINE_STREAM_TRIGGER_SECONDS": "2",
         "QUESTLINE_SPARK_DRIVER_MEMORY": "768m",
@@ -130,14 +96,16 @@ def streaming_job(local_stack, names: dict[str, str], log_path: Path):
                 process.wait(30)
 
 
-def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and_the_report(local_stack, run):
+def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and_the_report(
+    local_stack, scratch, tmp_path
+):
     from questline_analytics import queries
     from questline_analytics import settings as analytics_settings
 
-    names, tmp_path = run
+    names = {"QUESTLINE_EVENTS_TOPIC": scratch.topic, "QUESTLINE_DATABASE": scratch.database}
     bootstrap, database = local_stack.kafka_bootstrap, names["QUESTLINE_DATABASE"]
     player = f"names-{uuid.uuid4().hex[:12]}"
-    default_offsets = _end_offsets(bootstrap, TOPIC_EVENTS)
+    default_offsets = end_offsets(bootstrap, TOPIC_EVENTS)
     api = Gunicorn(
         bootstrap,
         tmp_path / "gunicorn.log",
@@ -147,15 +115,16 @@ def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and
         **names,
     ).start()
     try:
-        with streaming_job(local_stack, names, tmp_path / "stream.log") as stream:
+        with streaming_job(local_stack, scratch, tmp_path / "stream.log") as stream:
             for _ in range(POSTS):
                 answer = httpx.post(
                     f"{api.url}/v1/players/{player}/purchases",
                     json={"item": "sword", "strength": 3},
                     headers={"Idempotency-Key": str(uuid.uuid4())},
+                    timeout=30,
                 )
                 assert answer.status_code == 202, answer.text
-            assert sum(_end_offsets(bootstrap, names["QUESTLINE_EVENTS_TOPIC"]).values()) == POSTS
+            assert sum(end_offsets(bootstrap, names["QUESTLINE_EVENTS_TOPIC"]).values()) == POSTS
 
             with contextlib.closing(_trino(local_stack.trino_url, database)) as conn:
                 deadline = time.monotonic() + CATCH_UP_SECONDS
@@ -166,7 +135,7 @@ def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and
                 assert _count(conn, "events", player) == POSTS
 
         # The dashboard reads the run's database, by the variable the streaming job read.
-        data = httpx.get(f"{api.url}/dashboard/data.json").json()
+        data = httpx.get(f"{api.url}/dashboard/data.json", timeout=60).json()  # Trino under load
         assert (data["catalog"], data["schema"]) == (TRINO_CATALOG, database)
         assert {t["name"]: t["rows"] for t in data["tables"]}["purchases"] >= POSTS
     finally:
@@ -179,7 +148,7 @@ def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and
         assert _count(conn, "purchases", player) == POSTS
 
     # None of the run's events went to the default topic (others may write to it meanwhile) or tables.
-    written = _records_between(bootstrap, TOPIC_EVENTS, default_offsets, _end_offsets(bootstrap, TOPIC_EVENTS))
+    written = _records_between(bootstrap, TOPIC_EVENTS, default_offsets, end_offsets(bootstrap, TOPIC_EVENTS))
     assert not [v for v in written if player.encode() in v]
     with contextlib.closing(_trino(local_stack.trino_url, DATABASE)) as conn:
         assert _count(conn, "events", player) == 0

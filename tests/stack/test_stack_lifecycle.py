@@ -45,8 +45,8 @@ def test_down_in_a_separate_state_dir_leaves_no_process(tmp_path, kafka_stack):
     env = {
         **os.environ,
         "QUESTLINE_STATE": str(tmp_path / "state"),
-        "QUESTLINE_KAFKA_PORT": "19092",
-        "QUESTLINE_KAFKA_CONTROLLER_PORT": "19093",
+        "QUESTLINE_KAFKA_PORT": str(process.free_port()),
+        "QUESTLINE_KAFKA_CONTROLLER_PORT": str(process.free_port()),
         "QUESTLINE_KAFKA_HEAP": "256m",
     }
     up = subprocess.run([*CLI, "up", "kafka"], capture_output=True, text=True, env=env, timeout=300)

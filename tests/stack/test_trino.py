@@ -2,36 +2,26 @@
 catalog over the metastore and HDFS, and a second `up` leaves it alone."""
 
 import importlib.util
-import subprocess
-import sys
-import uuid
 
 import pytest
 
 from questline_devkit import process
 from questline_stack.components.trino import Trino
-from questline_stack.settings import load
+from questline_stack.scratch import Scratch
 
 pytestmark = pytest.mark.stack
-CLI = [sys.executable, "-m", "questline_stack.cli"]
-
-
-def _up(*names: str) -> None:
-    result = subprocess.run([*CLI, "up", *names], capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, f"questline-stack up {' '.join(names)} failed:\n{result.stderr[-4000:]}"
 
 
 @pytest.fixture(scope="module")
-def trino() -> Trino:
-    _up("trino")
-    return Trino(load())
+def trino(stack_up) -> Trino:
+    return Trino(stack_up("trino"))
 
 
 @pytest.fixture(scope="module")
-def trino_with_metastore(trino: Trino) -> Trino:
+def trino_with_metastore(trino: Trino, stack_up) -> Trino:
     if importlib.util.find_spec("questline_stack.components.metastore") is None:
         pytest.skip("the Hive metastore component (questline_stack.components.metastore) is not written yet")
-    _up("postgres", "hdfs", "metastore")
+    stack_up("postgres", "hdfs", "metastore")
     return trino
 
 
@@ -45,10 +35,10 @@ def test_the_hive_catalog_is_listed(trino):
     assert "hive" in catalogs
 
 
-def test_second_up_keeps_the_same_process(trino):
+def test_second_up_keeps_the_same_process(trino, stack_up):
     pid = process.running_pid(trino.s, "trino")
     assert pid is not None
-    _up("trino")
+    stack_up("trino")
     assert process.running_pid(trino.s, "trino") == pid
     assert trino.ready()
 
@@ -61,11 +51,10 @@ def test_hive_schemas_come_from_the_metastore(trino_with_metastore):
 
 def test_an_external_partitioned_parquet_table_in_hdfs_reads_back_exactly(trino_with_metastore):
     trino = trino_with_metastore
-    run = uuid.uuid4().hex[:12]
-    schema = f"trino_stack_test_{run}"
-    location = f"{trino.s.hdfs_uri}/tmp/questline-tests/trino/{run}"
-    trino.query(f"CREATE SCHEMA hive.{schema} WITH (location = '{location}')")
-    try:
+    # Its tables, schema and files are removed at the end.
+    with Scratch(trino.s, "trino", make_topic=False) as scratch:
+        schema, location = scratch.database, scratch.location
+        trino.query(f"CREATE SCHEMA hive.{schema} WITH (location = '{location}')")
         # Shaped like the tables Spark writes: external, Parquet, Hive-style date partitions.
         trino.query(
             f"CREATE TABLE hive.{schema}.events (event_id varchar, amount bigint, event_date varchar) "
@@ -82,6 +71,3 @@ def test_an_external_partitioned_parquet_table_in_hdfs_reads_back_exactly(trino_
         assert rows == [["2026-01-01", 2, 3], ["2026-01-02", 1, 40]]
         partitions = trino.query(f'SELECT event_date FROM hive.{schema}."events$partitions" ORDER BY 1')
         assert partitions == [["2026-01-01"], ["2026-01-02"]]
-    finally:
-        trino.query(f"DROP TABLE IF EXISTS hive.{schema}.events")
-        trino.query(f"DROP SCHEMA IF EXISTS hive.{schema}")

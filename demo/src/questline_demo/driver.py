@@ -27,6 +27,7 @@ from rich.console import Console
 from questline_analytics import accounting, queries, report
 from questline_analytics import settings as analytics_settings
 from questline_devkit import process
+from questline_events import DATABASE
 from questline_loadgen import run_and_summarise
 from questline_loadgen import settings as loadgen_settings
 from questline_settings import SettingsError
@@ -34,8 +35,15 @@ from questline_stack import settings as stack_settings
 
 API = "api"
 STREAM = "stream-events-to-hdfs"
-# Components the demo starts beside the stack; `questline-demo --stop` stops them.
-DEMO_PROCESSES = (STREAM, API)
+
+
+def demo_processes(database: str) -> tuple[str, str]:
+    """The names of the API and the streaming job the demo starts beside the stack (`questline-demo
+    --stop` stops them). A demo over another database than `questline` (QUESTLINE_DATABASE, as the
+    tests run it) has processes of its own: it never reuses, nor is reused by, the user's demo."""
+    if database == DATABASE:
+        return API, STREAM
+    return f"{API}-{database}", f"{STREAM}-{database}"
 
 
 class DemoFailed(RuntimeError):
@@ -86,9 +94,9 @@ def api_auth_env(stack) -> dict[str, str]:
     }
 
 
-def start_api(stack, console: Console, api_url: str, env: dict[str, str]) -> None:
-    if process.running_pid(stack, API) is not None:
-        console.print(f"API already running (pid {process.running_pid(stack, API)}), {api_url}")
+def start_api(stack, console: Console, api_url: str, env: dict[str, str], name: str = API) -> None:
+    if process.running_pid(stack, name) is not None:
+        console.print(f"API already running (pid {process.running_pid(stack, name)}), {api_url}")
         return
     if _http_ok(f"{api_url}/readyz"):
         console.print(f"an API started elsewhere (e.g. `make api`) already answers at {api_url}; using it")
@@ -96,21 +104,21 @@ def start_api(stack, console: Console, api_url: str, env: dict[str, str]) -> Non
     parts = urlsplit(api_url)
     api_env = {**env, **api_auth_env(stack), "QUESTLINE_API_BIND": f"{parts.hostname}:{parts.port or 80}"}
     pid = process.spawn(
-        stack, API, [console_script("gunicorn"), "-c", "python:questline_api.gunicorn_conf"], env=api_env
+        stack, name, [console_script("gunicorn"), "-c", "python:questline_api.gunicorn_conf"], env=api_env
     )
-    console.print(f"API started: pid {pid}, log {process.log_file(stack, API)}")
-    process.wait_until(stack, API, lambda: _http_ok(f"{api_url}/readyz"), timeout=60, what="ready")
+    console.print(f"API started: pid {pid}, log {process.log_file(stack, name)}")
+    process.wait_until(stack, name, lambda: _http_ok(f"{api_url}/readyz"), timeout=60, what="ready")
 
 
-def start_stream(stack, console: Console, env: dict[str, str]) -> None:
-    if process.running_pid(stack, STREAM) is not None:
-        console.print(f"streaming job already running (pid {process.running_pid(stack, STREAM)})")
+def start_stream(stack, console: Console, env: dict[str, str], name: str = STREAM) -> None:
+    if process.running_pid(stack, name) is not None:
+        console.print(f"streaming job already running (pid {process.running_pid(stack, name)})")
         return
-    pid = process.spawn(stack, STREAM, [console_script(STREAM)], env=env)
-    console.print(f"streaming job started: pid {pid}, log {process.log_file(stack, STREAM)}")
+    pid = process.spawn(stack, name, [console_script(STREAM)], env=env)
+    console.print(f"streaming job started: pid {pid}, log {process.log_file(stack, name)}")
 
 
-def probe_pipeline(stack, console: Console, conn, api_url: str, timeout: float) -> float:
+def probe_pipeline(stack, console: Console, conn, api_url: str, timeout: float, stream: str = STREAM) -> float:
     """Post one event and wait until Trino returns it: the pipeline is live end to end."""
     import httpx
 
@@ -134,10 +142,10 @@ def probe_pipeline(stack, console: Console, conn, api_url: str, timeout: float) 
             last_error = None
         except Exception as exc:  # the tables may not be queryable for the first seconds
             last_error = exc
-        if process.running_pid(stack, STREAM) is None:
+        if process.running_pid(stack, stream) is None:
             raise DemoFailed(
-                f"the streaming job exited; see {process.log_file(stack, STREAM)}\n"
-                + process.tail(process.log_file(stack, STREAM))
+                f"the streaming job exited; see {process.log_file(stack, stream)}\n"
+                + process.tail(process.log_file(stack, stream))
             )
         if time.monotonic() > next_note:
             waited = time.monotonic() - started
@@ -149,7 +157,8 @@ def probe_pipeline(stack, console: Console, conn, api_url: str, timeout: float) 
 
 def stop(console: Console) -> int:
     stack = stack_settings.load()
-    for name in DEMO_PROCESSES:
+    api, stream = demo_processes(analytics_settings.load(os.environ).schema)
+    for name in (stream, api):
         if not process.stop(stack, name):
             console.print(f"{name} was not running")
     return 0
@@ -166,22 +175,24 @@ def run_demo(simulator_argv: Sequence[str], console: Console) -> int:
     sim = loadgen_settings.load(simulator_argv, os.environ)
     artifacts = sim.ground_truth_path.parent
 
-    step("tables: database `questline` and its tables in the Hive metastore (idempotent)")
+    api, stream = demo_processes(analytics.schema)
+
+    step(f"tables: database `{analytics.schema}` and its tables in the Hive metastore (idempotent)")
     run_checked([console_script("create-tables")], env, "create-tables")
 
     step(f"game API: gunicorn at {sim.api_url}")
-    start_api(stack, console, sim.api_url, env)
+    start_api(stack, console, sim.api_url, env, api)
 
-    step("streaming job: Kafka topic `events` -> Parquet tables in HDFS")
-    start_stream(stack, console, env)
+    step("streaming job: the Kafka topic of events -> Parquet tables in HDFS")
+    start_stream(stack, console, env, stream)
     conn = queries.connect(analytics)
-    seconds = probe_pipeline(stack, console, conn, sim.api_url, analytics.catch_up_timeout)
+    seconds = probe_pipeline(stack, console, conn, sim.api_url, analytics.catch_up_timeout, stream)
     console.print(f"probe event posted to the API was visible in Trino after {seconds:.1f}s: the pipeline is live")
 
     step(f"simulator: {sim.players:,} players, {sim.rate:g} events/s for {sim.duration:g}s (run {sim.run_id})")
     truth = run_and_summarise(sim, console)
     if truth.total_acknowledged == 0:
-        raise DemoFailed("the API acknowledged no event; see the API log " + str(process.log_file(stack, API)))
+        raise DemoFailed("the API acknowledged no event; see the API log " + str(process.log_file(stack, api)))
 
     step("waiting until the tables hold every acknowledged event")
     document = truth.to_dict()

@@ -213,6 +213,15 @@ def rss_mib(pid: int) -> float:
     return total_kib / 1024
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now (for a server of a test or benchmark)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
 def port_open(host: str, port: int) -> bool:
     import socket
 

@@ -6,13 +6,13 @@ so the queries are checked against the columns the real tables have.
 
 import datetime as dt
 import decimal
-import uuid
 
 import pytest
 
 from questline_analytics import queries
 from questline_analytics import settings as settings_module
 from questline_spark.tables import table_specs, trino_create_table
+from questline_stack.scratch import Scratch
 
 pytestmark = pytest.mark.stack
 
@@ -70,10 +70,15 @@ def _insert(cursor, table: str, columns: list[str], rows: list[tuple]) -> None:
 
 @pytest.fixture(scope="module")
 def conn(local_stack):
-    """A connection whose default schema is a scratch copy of `questline` with known rows."""
+    """A connection whose default schema is a scratch copy of `questline` with known rows
+    (its tables, schema and files removed at the end)."""
+    with Scratch(local_stack, "report") as scratch:
+        yield from _scratch_copy(scratch)
+
+
+def _scratch_copy(scratch: Scratch):
     settings = settings_module.load()
-    schema = f"report_test_{uuid.uuid4().hex[:8]}"
-    base = f"{local_stack.hdfs_uri}/tmp/questline-report-test/{schema}"
+    schema, base = scratch.database, scratch.location
     admin = queries.connect(settings, schema="default")
     cursor = admin.cursor()
     cursor.execute(f"CREATE SCHEMA hive.{schema} WITH (location = '{base}')")
@@ -103,11 +108,6 @@ def conn(local_stack):
         [(r, t, t[:10]) for r, t in QUARANTINE],
     )
     yield queries.connect(settings, schema=schema)
-    for name in specs:
-        cursor.execute(f"DROP TABLE IF EXISTS hive.{schema}.{name}")
-        cursor.fetchall()
-    cursor.execute(f"DROP SCHEMA IF EXISTS hive.{schema}")
-    cursor.fetchall()
 
 
 def answer(conn, name: str) -> list[tuple]:

@@ -1,4 +1,6 @@
-"""Helpers of the integration tests: the real Kafka of the local stack, gunicorn, a topic reader."""
+"""Helpers of the integration tests: the real Kafka of the local stack, gunicorn, a topic reader.
+
+The tests write to a topic of their own (questline_stack.scratch.Scratch), never to `events`."""
 
 import os
 import socket
@@ -11,8 +13,6 @@ from pathlib import Path
 import httpx
 import orjson
 from confluent_kafka import Consumer, TopicPartition
-
-from questline_events import TOPIC_EVENTS
 
 BIN = Path(sys.executable).parent
 
@@ -72,9 +72,10 @@ class Gunicorn:
 
 
 class TopicReader:
-    """Reads what landed on the events topic between a mark and now."""
+    """Reads what landed on a topic between a mark and now."""
 
-    def __init__(self, bootstrap: str):
+    def __init__(self, bootstrap: str, topic: str):
+        self.topic = topic
         self.consumer = Consumer(
             {
                 "bootstrap.servers": bootstrap,
@@ -82,12 +83,12 @@ class TopicReader:
                 "enable.auto.commit": False,
             }
         )
-        metadata = self.consumer.list_topics(TOPIC_EVENTS, timeout=10)
-        self.partitions = sorted(metadata.topics[TOPIC_EVENTS].partitions)
+        metadata = self.consumer.list_topics(topic, timeout=10)
+        self.partitions = sorted(metadata.topics[topic].partitions)
 
     def _high_watermarks(self) -> dict[int, int]:
         return {
-            p: self.consumer.get_watermark_offsets(TopicPartition(TOPIC_EVENTS, p), timeout=10)[1]
+            p: self.consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10)[1]
             for p in self.partitions
         }
 
@@ -100,7 +101,7 @@ class TopicReader:
         todo = {p for p in self.partitions if end[p] > mark[p]}
         if not todo:
             return []
-        self.consumer.assign([TopicPartition(TOPIC_EVENTS, p, mark[p]) for p in todo])
+        self.consumer.assign([TopicPartition(self.topic, p, mark[p]) for p in todo])
         records = []
         deadline = time.monotonic() + timeout
         while todo and time.monotonic() < deadline:

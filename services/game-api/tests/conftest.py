@@ -6,6 +6,7 @@ from api_stack import Gunicorn, TopicReader
 
 from questline_api.app import create_app
 from questline_api.settings import load
+from questline_stack.scratch import Scratch
 
 
 @pytest.fixture
@@ -35,21 +36,29 @@ def kafka_bootstrap(kafka_stack):
 
 
 @pytest.fixture(scope="session")
-def api_url(kafka_bootstrap, tmp_path_factory):
+def scratch_topic(kafka_stack):
+    """A topic of this session only (never the user's `events`), deleted at the end."""
+    with Scratch(kafka_stack, "api") as scratch:
+        yield scratch.topic
+
+
+@pytest.fixture(scope="session")
+def api_url(kafka_bootstrap, scratch_topic, tmp_path_factory):
     """The API under gunicorn with several workers, against the stack's Kafka."""
-    server = Gunicorn(kafka_bootstrap, tmp_path_factory.mktemp("game-api") / "gunicorn.log").start()
+    log = tmp_path_factory.mktemp("game-api") / "gunicorn.log"
+    server = Gunicorn(kafka_bootstrap, log, QUESTLINE_EVENTS_TOPIC=scratch_topic).start()
     yield server.url
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def topic(kafka_bootstrap):
-    reader = TopicReader(kafka_bootstrap)
+def topic(kafka_bootstrap, scratch_topic):
+    reader = TopicReader(kafka_bootstrap, scratch_topic)
     yield reader
     reader.close()
 
 
 @pytest.fixture(scope="session")
 def run_id():
-    """Player ids of this run start with it, so runs sharing the topic do not see each other."""
+    """Player ids of this run start with it, so its tests do not see each other's records."""
     return f"t{uuid.uuid4().hex[:10]}"

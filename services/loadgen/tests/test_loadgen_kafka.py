@@ -1,5 +1,5 @@
 """The simulator's ground truth against what a Kafka consumer reads (the real local
-Kafka, the game API under gunicorn with two workers)."""
+Kafka, the game API under gunicorn with two workers, a topic of this module only)."""
 
 import os
 import socket
@@ -13,9 +13,9 @@ import orjson
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from questline_events import TOPIC_EVENTS
 from questline_loadgen import settings as settings_module
 from questline_loadgen.simulator import run
+from questline_stack.scratch import Scratch
 
 pytestmark = pytest.mark.stack
 
@@ -27,10 +27,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def api_url(kafka_stack, tmp_path_factory):
+def topic(kafka_stack):
+    with Scratch(kafka_stack, "loadgen") as scratch:
+        yield scratch.topic
+
+
+@pytest.fixture(scope="module")
+def api_url(kafka_stack, topic, tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("loadgen-api") / "gunicorn.log"
-    env = {**os.environ, "QUESTLINE_API_BIND": f"127.0.0.1:{port}", "QUESTLINE_API_WORKERS": "2"}
+    env = {
+        **os.environ,
+        "QUESTLINE_API_BIND": f"127.0.0.1:{port}",
+        "QUESTLINE_API_WORKERS": "2",
+        "QUESTLINE_EVENTS_TOPIC": topic,
+    }
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     with open(log, "wb") as out:
         argv = [gunicorn, "-c", "python:questline_api.gunicorn_conf"]
@@ -52,12 +63,12 @@ def api_url(kafka_stack, tmp_path_factory):
     server.wait(30)
 
 
-def _end_offsets(consumer: Consumer) -> list[TopicPartition]:
-    partitions = consumer.list_topics(TOPIC_EVENTS, timeout=10).topics[TOPIC_EVENTS].partitions
+def _end_offsets(consumer: Consumer, topic: str) -> list[TopicPartition]:
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
     out = []
     for p in partitions:
-        _, high = consumer.get_watermark_offsets(TopicPartition(TOPIC_EVENTS, p), timeout=10)
-        out.append(TopicPartition(TOPIC_EVENTS, p, high))
+        _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+        out.append(TopicPartition(topic, p, high))
     return out
 
 
@@ -78,19 +89,19 @@ def _read_between(consumer: Consumer, start: list[TopicPartition], end: list[Top
     return records
 
 
-def test_the_ground_truth_is_exactly_what_a_kafka_consumer_reads(kafka_stack, api_url, tmp_path):
+def test_the_ground_truth_is_exactly_what_a_kafka_consumer_reads(kafka_stack, topic, api_url, tmp_path):
     consumer = Consumer(
         {"bootstrap.servers": kafka_stack.kafka_bootstrap, "group.id": "loadgen-test", "enable.auto.commit": False}
     )
     try:
-        before = _end_offsets(consumer)
+        before = _end_offsets(consumer, topic)
         settings = settings_module.load(
             ["--api-url", api_url, "--players", "40", "--rate", "150", "--duration", "6", "--no-progress"],
             {},
             ground_truth=tmp_path / "gt.json",
         )
         truth = run(settings)
-        records = _read_between(consumer, before, _end_offsets(consumer))
+        records = _read_between(consumer, before, _end_offsets(consumer, topic))
     finally:
         consumer.close()
     mine = [r for r in records if (r.get("player_id") or "").startswith(f"{settings.run_id}-")]

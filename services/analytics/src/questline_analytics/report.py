@@ -7,8 +7,10 @@ single file that opens anywhere without a server.
 import base64
 import datetime as dt
 import decimal
+import functools
 import html
 import io
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,8 +18,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display: render to PNG only
 import matplotlib.pyplot as plt
+from matplotlib import font_manager
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from questline_analytics.queries import Result
 
@@ -39,13 +43,32 @@ def cell(value) -> str:
     return str(value)
 
 
+def visible(text: str) -> str:
+    """`text` with every control character shown instead of obeyed: C0 controls as their
+    control pictures (a newline would reshape a label, an escape rewrite the terminal), other
+    controls and lone surrogates (which neither the font engine nor UTF-8 accepts) as U+FFFD."""
+    out = []
+    for char in text:
+        code = ord(char)
+        if code < 0x20:
+            out.append(chr(0x2400 + code))
+        elif code == 0x7F:
+            out.append("\u2421")
+        elif unicodedata.category(char) in ("Cc", "Cs"):
+            out.append("\ufffd")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 def terminal_table(result: Result) -> Table:
     table = Table(title=result.query.question, title_justify="left", title_style="bold")
     for i, column in enumerate(result.columns):
         numeric = any(isinstance(row[i], int | float | decimal.Decimal) for row in result.rows)
         table.add_column(column, justify="right" if numeric else "left")
     for row in result.rows[:TERMINAL_ROWS]:
-        table.add_row(*(cell(v) for v in row))
+        # Text, not markup: a name like "[/]" is data.
+        table.add_row(*(Text(visible(cell(v))) for v in row))
     if not result.rows:
         table.caption = "(no rows yet)"
     elif len(result.rows) > TERMINAL_ROWS:
@@ -61,6 +84,44 @@ def print_report(results: list[Result], console: Console) -> None:
 
 # ---------------------------------------------------------------- charts
 
+# Names come from players: any code point at all. Each glyph is looked up in these fonts in
+# order (matplotlib falls back per glyph); those the machine lacks are left out, since naming
+# a missing family is itself a warning. matplotlib ships DejaVu Sans and Last Resort, which
+# has a visible glyph (its Unicode block's sign) for every code point the others lack: emoji,
+# private-use, unassigned, and CJK where no CJK font is installed.
+FONT_FAMILIES = (
+    "DejaVu Sans",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK SC",
+    "WenQuanYi Zen Hei",
+    "Droid Sans Fallback",
+    "Noto Emoji",
+    "Noto Sans Symbols 2",
+    "Last Resort High-Efficiency",
+)
+
+
+@functools.cache
+def chart_fonts() -> list[str]:
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return [family for family in FONT_FAMILIES if family in installed]
+
+
+def _in_chart_fonts(chart: Callable[[Result], str]) -> Callable[[Result], str]:
+    """Texts take their font when they are made: the whole chart is drawn in the fallback list."""
+
+    @functools.wraps(chart)
+    def drawn(result: Result) -> str:
+        with plt.rc_context({"font.family": chart_fonts()}):
+            return chart(result)
+
+    return drawn
+
+
+def chart_label(value) -> str:
+    """A name as a chart draws it: `visible`, with `$` escaped so that no name is read as mathtext."""
+    return visible(cell(value)).replace("$", r"\$")
+
 
 def _column(result: Result, name: str) -> list:
     index = result.columns.index(name)
@@ -75,27 +136,31 @@ def _png(figure) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+@_in_chart_fonts
 def chart_items(result: Result) -> str:
     figure, axes = plt.subplots(figsize=(7, 3.5))
-    axes.bar(_column(result, "item"), _column(result, "purchases"), color="#8c5a2b")
+    axes.bar([chart_label(i) for i in _column(result, "item")], _column(result, "purchases"), color="#8c5a2b")
     axes.set_ylabel("purchases")
     axes.set_title("Purchases by item")
     return _png(figure)
 
 
+@_in_chart_fonts
 def chart_guild_sizes(result: Result) -> str:
     figure, axes = plt.subplots(figsize=(7, 3.5))
     guilds = sorted(set(_column(result, "guild_name")))
     if len(set(_column(result, "hour"))) < 2:
         # All within one hour (a short demo): the sizes now, as bars.
         latest = {row[0]: row[4] for row in result.rows}
-        axes.barh(guilds, [latest[g] for g in guilds], color="#5a6b8c")
+        # By position: two names may look alike once drawn, and must not share a bar.
+        axes.barh(range(len(guilds)), [latest[g] for g in guilds], color="#5a6b8c")
+        axes.set_yticks(range(len(guilds)), labels=[chart_label(g) for g in guilds])
         axes.set_xlabel("members")
         axes.set_title("Guild sizes (joins - leaves)")
         return _png(figure)
     for guild in guilds:
         rows = [(row[1], row[4]) for row in result.rows if row[0] == guild]
-        axes.step([r[0] for r in rows], [r[1] for r in rows], where="post", marker="o", label=guild)
+        axes.step([r[0] for r in rows], [r[1] for r in rows], where="post", marker="o", label=chart_label(guild))
     axes.set_ylabel("members")
     axes.set_title("Guild sizes over time (joins - leaves)")
     axes.legend(fontsize="x-small", ncol=2)
@@ -103,6 +168,7 @@ def chart_guild_sizes(result: Result) -> str:
     return _png(figure)
 
 
+@_in_chart_fonts
 def chart_events_per_hour(result: Result) -> str:
     figure, axes = plt.subplots(figsize=(7, 3.5))
     hours = _column(result, "hour")
@@ -143,9 +209,9 @@ def html_table(result: Result) -> str:
     body = []
     for row in result.rows:
         cells = "".join(
-            f"<td class='n'>{html.escape(cell(v))}</td>"
+            f"<td class='n'>{html.escape(visible(cell(v)))}</td>"
             if isinstance(v, int | float | decimal.Decimal)
-            else f"<td>{html.escape(cell(v))}</td>"
+            else f"<td>{html.escape(visible(cell(v)))}</td>"
             for v in row
         )
         body.append(f"<tr>{cells}</tr>")

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
@@ -237,6 +238,24 @@ class Hdfs(Component):
         process.wait_until(self.s, "datanode", self.ready, what="registered and HDFS out of safe mode")
         for path in (WAREHOUSE_DIR, DATA_DIR):
             self.mkdirs(path)
+
+    def delete(self, path: str) -> bool:
+        """Delete an HDFS file or directory tree through WebHDFS; False if there was none."""
+        query = urllib.parse.urlencode({"op": "DELETE", "recursive": "true", "user.name": getpass.getuser()})
+        request = urllib.request.Request(f"{self.web_url}/webhdfs/v1{path}?{query}", method="DELETE")
+        with urllib.request.urlopen(request, timeout=60) as resp:
+            return bool(json.load(resp).get("boolean"))
+
+    def list_dir(self, path: str) -> list[str]:
+        """The names in an HDFS directory ([] if it does not exist)."""
+        query = urllib.parse.urlencode({"op": "LISTSTATUS", "user.name": getpass.getuser()})
+        try:
+            with urllib.request.urlopen(f"{self.web_url}/webhdfs/v1{path}?{query}", timeout=30) as resp:
+                return [status["pathSuffix"] for status in json.load(resp)["FileStatuses"]["FileStatus"]]
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return []
+            raise
 
     def mkdirs(self, path: str) -> None:
         """Create an HDFS directory (and parents) through WebHDFS; fine if it exists."""
