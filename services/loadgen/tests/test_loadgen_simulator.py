@@ -131,6 +131,24 @@ def test_behind_an_ingress_every_request_carries_one_host_header(tmp_path):
     assert {e["request"]["host"] for e in api.producer.events} == {"questline.localtest.me"}
 
 
+def test_behind_an_ingress_the_login_takes_the_same_route_as_the_requests(tmp_path):
+    # The first real run through the node's Ingress: logins went without the Host header, the
+    # ingress answered 404, and every /v1 request then went without a token (401).
+    api = InProcessApi()
+
+    def ingress(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("host") != "questline.localtest.me":
+            return httpx.Response(404, text="404 page not found")
+        return api.handle(request)
+
+    truth = simulate(
+        httpx.MockTransport(ingress), tmp_path, send_player_host=False, host_header="questline.localtest.me"
+    )
+    assert api.logins > 0
+    assert truth.acknowledged_by_transport["v1"] > 0 and truth.acknowledged_by_transport["v1-batch"] > 0
+    assert sum(truth.rejected.values()) == 0
+
+
 def test_a_host_header_with_per_player_hosts_is_refused(tmp_path):
     with pytest.raises(settings_module.SettingsError, match="needs QUESTLINE_LOADGEN_SEND_PLAYER_HOST=false"):
         settings_module.load([], {"QUESTLINE_LOADGEN_HOST_HEADER": "questline.localtest.me"})

@@ -7,6 +7,7 @@ without credentials (an API that wants them refuses with 401, and the ground tru
 every refusal). `none` never asks. The legacy routes carry no token, as old clients do.
 """
 
+import sys
 import time
 
 import httpx
@@ -22,26 +23,35 @@ class Credentials:
         self.available = mode != "none"
         self._tokens: dict[str, tuple[str, float]] = {}
 
-    async def headers(self, client: httpx.AsyncClient, player_id: str) -> dict[str, str]:
-        """The Authorization header for `player_id`, or none when no token can be had now."""
+    async def headers(self, client: httpx.AsyncClient, player_id: str, host: str | None = None) -> dict[str, str]:
+        """The Authorization header for `player_id`, or none when no token can be had now. `host`:
+        the Host header the player's requests carry, so the login takes the same ingress route."""
         if not self.available:
             return {}
         token, renew_at = self._tokens.get(player_id, (None, 0.0))
         if token is None or time.monotonic() >= renew_at:
-            token = await self._login(client, player_id)
+            token = await self._login(client, player_id, host)
         return {"Authorization": f"Bearer {token}"} if token else {}
 
     def forget(self, player_id: str) -> None:
         """Drop a token the API refused (401): the next request logs in again."""
         self._tokens.pop(player_id, None)
 
-    async def _login(self, client: httpx.AsyncClient, player_id: str) -> str | None:
+    async def _login(self, client: httpx.AsyncClient, player_id: str, host: str | None) -> str | None:
         try:
-            response = await client.post(LOGIN_PATH, json={"player_id": player_id})
+            response = await client.post(
+                LOGIN_PATH, json={"player_id": player_id}, headers={"Host": host} if host else None
+            )
         except httpx.TransportError:
             return None  # the request that follows meets the same fault and is retried
         if response.status_code == 404:
             self.available = False
+            print(
+                f"[loadgen] {response.request.url} answered 404: no dev login there, so /v1 requests go "
+                "without credentials (an API that wants them refuses them; the ground truth counts it)",
+                file=sys.stderr,
+                flush=True,
+            )
             return None
         if response.status_code != 200:
             return None

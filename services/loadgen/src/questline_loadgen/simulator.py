@@ -180,7 +180,7 @@ class Simulator:
             headers["Content-Type"] = "application/json"
         for attempt in range(self.settings.max_retries + 1):
             if request.transport != "legacy":
-                headers.update(await self.credentials.headers(client, player.player_id))
+                headers.update(await self.credentials.headers(client, player.player_id, headers.get("Host")))
             started = time.monotonic()
             try:
                 response = await client.request(
