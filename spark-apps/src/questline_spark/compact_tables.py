@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
             lock_timeout_seconds=compaction.lock_timeout_seconds,
             include_open=compaction.include_open,
         )
-        locations = PartitionLocations(compaction.metastore_db_url, settings.database)
+        locations = PartitionLocations(compaction.metastore_db_url, settings.database, compaction.metastore_db_password)
         compactor = Compactor(spark, Warehouse(spark, settings.warehouse_dir, settings.staging_dir), locations, policy)
         while True:
             started = time.monotonic()

@@ -35,10 +35,11 @@ WHERE s."SD_ID" = p."SD_ID" AND t."TBL_ID" = p."TBL_ID" AND d."DB_ID" = t."DB_ID
 
 
 class PartitionLocations:
-    def __init__(self, url: str, database: str):
+    def __init__(self, url: str, database: str, password: str = ""):
         # The metastore stores database and table names in lower case.
         self.database = database.lower()
-        self._connection = psycopg.connect(url, autocommit=True, connect_timeout=30)
+        extra = {"password": password} if password else {}
+        self._connection = psycopg.connect(url, autocommit=True, connect_timeout=30, **extra)
 
     def close(self) -> None:
         self._connection.close()

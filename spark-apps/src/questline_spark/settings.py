@@ -107,6 +107,7 @@ def require_kafka_jars(settings: Settings) -> None:
 @dataclasses.dataclass(frozen=True)
 class CompactionSettings:
     metastore_db_url: str  # the Hive metastore's PostgreSQL: partition locations are swapped there
+    metastore_db_password: str  # kept out of the URL (from a Secret on Kubernetes); empty: the URL's
     target_file_mb: int
     min_files: int
     quiet_seconds: float
@@ -118,7 +119,8 @@ class CompactionSettings:
 
 def load_compaction() -> CompactionSettings:
     return CompactionSettings(
-        metastore_db_url=required("QUESTLINE_METASTORE_DB_URL", "postgresql://user:password@host:port/database"),
+        metastore_db_url=required("QUESTLINE_METASTORE_DB_URL", "postgresql://user[:password]@host:port/database"),
+        metastore_db_password=text("QUESTLINE_METASTORE_DB_PASSWORD", ""),
         target_file_mb=number("QUESTLINE_COMPACT_TARGET_FILE_MB", 128, low=1, high=4096, unit="MiB"),
         min_files=number("QUESTLINE_COMPACT_MIN_FILES", 10, low=2, unit="files"),
         quiet_seconds=number("QUESTLINE_COMPACT_QUIET_SECONDS", 900.0, float, low=0, unit="seconds"),
