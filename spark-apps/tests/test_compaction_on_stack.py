@@ -44,11 +44,11 @@ class Stream:
         self.sent = 0
 
     def feed(self, day: dt.date, rounds: int, per_round: int = 8) -> None:
+        """Each round waits until the one before is visible: one micro-batch (and file) per round."""
         for r in range(rounds):
             self.run.produce(*_day_events(day, per_round, f"{day}-{r}-{time.monotonic_ns()}"))
             self.sent += per_round
-            time.sleep(1.3)
-        wait_until(lambda: self.run.counts().get("events") == self.sent, 300, "the stream to land the rounds", self.job)
+            wait_until(lambda: self.run.counts().get("events") == self.sent, 300, f"round {r}", self.job)
 
 
 def _columns(run: Run, table: str) -> list[str]:

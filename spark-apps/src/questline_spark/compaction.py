@@ -89,6 +89,7 @@ class _Lock:
 
     def __init__(self, warehouse: Warehouse, path: str, timeout_seconds: float):
         self.fs, self._Path = warehouse.fs, warehouse._Path
+        self._io = warehouse.spark.sparkContext._jvm.org.apache.commons.io.IOUtils
         self.path = self._Path(path)
         self.owner = uuid.uuid4().hex
         self.timeout_ms = int(timeout_seconds * 1000)
@@ -139,10 +140,8 @@ class _Lock:
             stream = self.fs.open(self.path)
         except Py4JJavaError:
             return False
-        try:
-            data = bytearray(64)
-            n = stream.read(data)
-            return n > 0 and bytes(data[:n]).decode() == self.owner
+        try:  # through IOUtils: py4j copies a Python buffer, so a Java read into it is lost
+            return self._io.toString(stream, "UTF-8") == self.owner
         finally:
             stream.close()
 
