@@ -100,7 +100,8 @@ class _Lock:
         try:
             out = self.fs.create(self.path, False)
         except Py4JJavaError as exc:
-            if "FileAlreadyExistsException" in str(exc):
+            # Created (or still being created: its HDFS lease is another client's) by another run.
+            if "FileAlreadyExistsException" in str(exc) or "AlreadyBeingCreatedException" in str(exc):
                 return False
             raise
         out.write(bytearray(self.owner.encode()))
