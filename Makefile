@@ -102,19 +102,26 @@ bench-api: venv bench-deps ## benchmark: hello baseline vs single event vs batch
 	@$(PY) bench/bench_api.py $(BENCH_FLAGS)
 
 # ---------------------------------------------------------------- spark jobs (docs/spark.md)
-.PHONY: spark-tables spark-stream spark-batch test-spark test-spark-stack bench-spark
+.PHONY: spark-tables spark-stream spark-batch spark-compact spark-compact-loop test-spark test-spark-stack bench-spark bench-compaction
 spark-tables: stack-up ## create the questline database and tables (idempotent)
 	@eval "$$($(STACK) env)" && $(VENV)/bin/create-tables
 spark-stream: stack-up ## run the streaming job Kafka -> tables (Ctrl-C to stop; resumes from its checkpoint)
 	@eval "$$($(STACK) env)" && exec $(VENV)/bin/stream-events-to-hdfs
 spark-batch: stack-up ## load the whole topic into the tables (idempotent)
 	@eval "$$($(STACK) env)" && $(VENV)/bin/load-events-batch
+spark-compact: stack-up ## compact closed partitions: many small files -> a few large ones, swapped in atomically
+	@eval "$$($(STACK) env)" && $(VENV)/bin/compact-tables $(COMPACT_FLAGS)
+COMPACT_EVERY ?= 3600
+spark-compact-loop: stack-up ## compact every COMPACT_EVERY seconds (default 3600) until Ctrl-C
+	@eval "$$($(STACK) env)" && exec $(VENV)/bin/compact-tables --loop $(COMPACT_EVERY) $(COMPACT_FLAGS)
 test-spark: venv ## unit tests of the transform library (local Spark, no servers)
 	@$(VENV)/bin/pytest spark-apps -m "not stack"
 test-spark-stack: venv ## the Spark jobs against the local stack (started if needed)
 	@$(VENV)/bin/pytest spark-apps -m stack
 bench-spark: stack-up ## benchmarks: streaming throughput vs plain copy; POST -> Trino freshness
 	@eval "$$($(STACK) env)" && $(PY) bench/bench_spark_stream.py && $(PY) bench/bench_freshness.py
+bench-compaction: stack-up ## benchmark: report-like queries over 5,000 small files vs the same rows compacted
+	@eval "$$($(STACK) env)" && $(PY) bench/bench_compaction.py
 
 # ---------------------------------------------------------------- the local cluster (docs/node.md)
 # A one-node Kubernetes built from the Go module proxy and Debian's container runtime (root):

@@ -104,3 +104,18 @@ def test_defaults_are_the_documented_ones(monkeypatch):
     assert (loaded.database, loaded.events_topic, loaded.spark_master) == ("questline", "events", "local[2]")
     assert loaded.warehouse_dir == "hdfs://nn:8020/questline/warehouse"
     assert (loaded.starting_offsets, loaded.driver_memory, loaded.shuffle_partitions) == ("earliest", "1g", 2)
+
+
+def test_compaction_defaults_are_the_documented_ones_and_the_database_url_is_required(monkeypatch):
+    for name in [n for n in os.environ if n.startswith("QUESTLINE_")]:
+        monkeypatch.delenv(name)
+    with pytest.raises(settings.SettingsError, match="QUESTLINE_METASTORE_DB_URL is not set"):
+        settings.load_compaction()
+    monkeypatch.setenv("QUESTLINE_METASTORE_DB_URL", "postgresql://hive@pg:5432/metastore")
+    loaded = settings.load_compaction()
+    assert (loaded.target_file_mb, loaded.min_files, loaded.quiet_seconds) == (128, 10, 900)
+    assert (loaded.keep_replaced_seconds, loaded.lock_timeout_seconds) == (3600, 300)
+    assert (loaded.include_open, loaded.loop_seconds, loaded.metastore_db_password) == (False, 0, "")
+    monkeypatch.setenv("QUESTLINE_COMPACT_LOCK_TIMEOUT_SECONDS", "1")
+    with pytest.raises(settings.SettingsError, match="QUESTLINE_COMPACT_LOCK_TIMEOUT_SECONDS='1' is out of range"):
+        settings.load_compaction()

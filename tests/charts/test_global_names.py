@@ -83,7 +83,7 @@ def test_the_api_and_the_spark_drivers_load_the_values(overridden, monkeypatch):
     loaded = api_settings.load(env_of(api))
     assert _names(loaded) == want
     drivers = [c for _, c in containers(resources) if c["name"] == "driver"]
-    assert len(drivers) == 3
+    assert len(drivers) == 4  # stream, batch, compaction, tables
     for driver in drivers:
         for name, value in env_of(driver).items():
             monkeypatch.setenv(name, value)

@@ -171,7 +171,7 @@ def test_spark_jobs_run_console_scripts_that_spark_apps_defines(render):
     scripts = tomllib.loads((REPO / "spark-apps/pyproject.toml").read_text())["project"]["scripts"]
     _, resources = render(())
     commands = [c["args"][0] for _, c in containers_by_image(resources, "questline/spark")]
-    assert len(commands) == 3
+    assert len(commands) == 4  # stream, batch, compaction, tables
     for command in commands:
         assert command in scripts, f"{command} is not in spark-apps [project.scripts]: {sorted(scripts)}"
 

@@ -42,7 +42,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def _existing(spark: SparkSession, tables: Tables, spec: TableSpec) -> DataFrame:
     schema = StructType([*spec.columns.fields, StructField(spec.partition_column, StringType())])
-    return spark.read.schema(schema).parquet(tables.warehouse.table_dir(spec.name)).select(*spec.key)
+    keys = spark.read.schema(schema).parquet(tables.warehouse.table_dir(spec.name)).select(*spec.key)
+    # Compacted rows live in hidden generation directories that Spark's listing skips. A key
+    # counted twice (a replaced file not yet deleted) only matters to an anti-join as "present".
+    generations = tables.warehouse.compacted_dirs(spec)
+    if generations:
+        keys = keys.unionByName(spark.read.schema(spec.columns).parquet(*generations).select(*spec.key))
+    return keys
 
 
 def end_offsets(settings: Settings) -> dict[int, int]:

@@ -12,6 +12,7 @@ import re
 from questline_events import DATABASE, TOPIC_EVENTS, TRINO_CATALOG
 from questline_settings import (
     SettingsError,
+    flag,
     jvm_size,
     kafka_bootstrap_servers,
     kafka_topic,
@@ -23,7 +24,7 @@ from questline_settings import (
 )
 from questline_settings.trino import trino_url
 
-__all__ = ["Settings", "SettingsError", "load", "require_kafka_jars"]
+__all__ = ["CompactionSettings", "Settings", "SettingsError", "load", "load_compaction", "require_kafka_jars"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,3 +102,30 @@ def require_kafka_jars(settings: Settings) -> None:
     missing = [j for j in settings.spark_jars if not os.path.exists(j)]
     if missing:
         raise SettingsError(f"QUESTLINE_SPARK_JARS names missing file(s): {', '.join(missing)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class CompactionSettings:
+    metastore_db_url: str  # the Hive metastore's PostgreSQL: partition locations are swapped there
+    metastore_db_password: str  # kept out of the URL (from a Secret on Kubernetes); empty: the URL's
+    target_file_mb: int
+    min_files: int
+    quiet_seconds: float
+    keep_replaced_seconds: float
+    lock_timeout_seconds: float
+    include_open: bool
+    loop_seconds: float  # 0: one pass
+
+
+def load_compaction() -> CompactionSettings:
+    return CompactionSettings(
+        metastore_db_url=required("QUESTLINE_METASTORE_DB_URL", "postgresql://user[:password]@host:port/database"),
+        metastore_db_password=text("QUESTLINE_METASTORE_DB_PASSWORD", ""),
+        target_file_mb=number("QUESTLINE_COMPACT_TARGET_FILE_MB", 128, low=1, high=4096, unit="MiB"),
+        min_files=number("QUESTLINE_COMPACT_MIN_FILES", 10, low=2, unit="files"),
+        quiet_seconds=number("QUESTLINE_COMPACT_QUIET_SECONDS", 900.0, float, low=0, unit="seconds"),
+        keep_replaced_seconds=number("QUESTLINE_COMPACT_KEEP_REPLACED_SECONDS", 3600.0, float, low=0, unit="seconds"),
+        lock_timeout_seconds=number("QUESTLINE_COMPACT_LOCK_TIMEOUT_SECONDS", 300.0, float, low=4, unit="seconds"),
+        include_open=flag("QUESTLINE_COMPACT_INCLUDE_OPEN", False),
+        loop_seconds=number("QUESTLINE_COMPACT_LOOP_SECONDS", 0.0, float, low=0, unit="seconds"),
+    )

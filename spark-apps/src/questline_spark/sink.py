@@ -44,6 +44,11 @@ class Warehouse:
     def table_dir(self, table: str) -> str:
         return f"{self.warehouse_dir}/{table}"
 
+    def compacted_dirs(self, spec: TableSpec) -> list[str]:
+        """The compaction's generation directories of every partition (compaction.py)."""
+        pattern = f"{self.table_dir(spec.name)}/{spec.partition_column}=*/_compacted-*"
+        return [s.getPath().toString() for s in self.fs.globStatus(self._Path(pattern)) or [] if s.isDirectory()]
+
     def ensure_dir(self, path: str) -> None:
         self.fs.mkdirs(self._Path(path))
 

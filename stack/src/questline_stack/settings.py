@@ -65,10 +65,21 @@ class Settings(StateDirLayout):
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             "QUESTLINE_HDFS_URI": self.hdfs_uri,
             "QUESTLINE_METASTORE_URI": self.metastore_uri,
+            "QUESTLINE_METASTORE_DB_URL": _metastore_db_url(self),
             "QUESTLINE_TRINO_URL": self.trino_url,
             "JAVA_HOME": str(self.java_home),
             "QUESTLINE_SPARK_JARS": ",".join(str(p) for p in _spark_jars(self)),
         }
+
+
+def _metastore_db_url(settings: "Settings") -> str:
+    # The compaction job swaps partition locations in the metastore's database (docs/spark.md).
+    from questline_stack.components.postgres import METASTORE_DATABASE, METASTORE_PASSWORD, METASTORE_USER
+
+    return (
+        f"postgresql://{METASTORE_USER}:{METASTORE_PASSWORD}@{settings.host}:{settings.postgres_port}"
+        f"/{METASTORE_DATABASE}"
+    )
 
 
 def _spark_jars(settings: "Settings"):

@@ -34,7 +34,8 @@
   value: "--conf spark.driver.host=$(POD_IP) --conf spark.kubernetes.driver.pod.name=$(POD_NAME) pyspark-shell"
 {{- end -}}
 
-{{/* Pod spec of a driver running one console script. Arguments: ctx, component, command, restartPolicy. */}}
+{{/* Pod spec of a driver running one console script. Arguments: ctx, component, command, restartPolicy,
+    env (name -> value), optional secretEnv (name -> {name, key} of a Secret). */}}
 {{- define "sparkApps.driverPodSpec" -}}
 {{- $ := .ctx -}}
 serviceAccountName: {{ include "common.fullname" (dict "ctx" $ "component" "spark") }}
@@ -50,6 +51,11 @@ containers:
     args: [{{ .command | quote }}]
     env:
       {{- include "sparkApps.env" $ | nindent 6 }}
+      {{- range $name, $ref := .secretEnv }}
+      - name: {{ $name }}
+        valueFrom:
+          secretKeyRef: {name: {{ $ref.name | quote }}, key: {{ $ref.key | quote }}}
+      {{- end }}
       {{- range $name, $value := .env }}
       - name: {{ $name }}
         value: {{ $value | quote }}

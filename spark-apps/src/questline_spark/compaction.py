@@ -1,0 +1,347 @@
+"""Rewrite a partition's many small files into a few large ones and swap them in atomically.
+
+Layout of one partition (`<table>/event_date=D/`, the *canonical* directory, where
+the streaming and batch jobs always write):
+
+    event_date=D/<writer>-<batch>-<n>.parquet      files the jobs wrote
+    event_date=D/_compacted-<gen>/part-<n>.parquet  one compaction's output
+    event_date=D/_compacted-<gen>/_manifest.json    the files it replaced, the location before it
+    event_date=D/_compaction.lock                   held while a run works on the partition
+
+Names starting with `_` are hidden from Trino (and Spark), so a generation is
+invisible until the metastore points the partition at it. One run, per partition:
+
+1. take the partition's lock (an HDFS file created exclusively; a run that finds
+   it held skips the partition; a lock not refreshed for the lock timeout is stale);
+2. move late files (written into the canonical directory after the partition was
+   compacted) into the current generation, and delete what an earlier compaction
+   replaced once it has been superseded long enough for running queries to finish;
+3. read exactly the listed visible files, write them as `ceil(bytes / target)`
+   files into a new hidden generation with its manifest, check the row count;
+4. swap the partition's location from the one read in step 1 to the new
+   generation with a compare-and-set in the metastore (partition_locations.py).
+
+Killed before 4: the old location still holds every row; the half-written
+generation is an orphan the next run deletes. Killed after 4: the new generation
+holds every row; the replaced files stay (invisible) until a later run deletes them.
+"""
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import math
+import threading
+import time
+import uuid
+
+from py4j.protocol import Py4JJavaError
+from pyspark.sql import Observation, SparkSession
+from pyspark.sql import functions as F
+
+from questline_spark.partition_locations import PartitionLocations
+from questline_spark.sink import Warehouse
+from questline_spark.tables import TableSpec
+
+log = logging.getLogger(__name__)
+
+GENERATION_PREFIX = "_compacted-"
+MANIFEST = "_manifest.json"
+SUPERSEDED_DELETED = "_superseded-deleted"
+LOCK = "_compaction.lock"
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    target_file_bytes: int  # size of an output file
+    min_files: int  # a partition with fewer visible files is left alone
+    quiet_seconds: float  # ... and so is one whose newest file is younger
+    keep_replaced_seconds: float  # replaced files stay this long after the swap (queries in flight)
+    lock_timeout_seconds: float  # a lock not refreshed for this long belongs to a dead run
+    include_open: bool  # also compact a quiet partition whose day is not over yet
+
+
+@dataclasses.dataclass
+class Outcome:
+    table: str
+    partition: str
+    action: str  # compacted | skipped (why) | lost the swap | locked
+    files_before: int = 0
+    files_after: int = 0
+    bytes_before: int = 0
+    bytes_after: int = 0
+    rows: int = 0
+    late_files_moved: int = 0
+    replaced_files_deleted: int = 0
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        return (
+            f"{self.table}/{self.partition}: {self.action}; files {self.files_before} -> {self.files_after}, "
+            f"bytes {self.bytes_before} -> {self.bytes_after}, rows {self.rows}, "
+            f"late files moved {self.late_files_moved}, replaced files deleted {self.replaced_files_deleted}, "
+            f"{self.seconds:.1f} s"
+        )
+
+
+class _Lock:
+    """An exclusive HDFS file; a live holder refreshes its modification time from a thread."""
+
+    def __init__(self, warehouse: Warehouse, path: str, timeout_seconds: float):
+        self.fs, self._Path = warehouse.fs, warehouse._Path
+        self._io = warehouse.spark.sparkContext._jvm.org.apache.commons.io.IOUtils
+        self.path = self._Path(path)
+        self.owner = uuid.uuid4().hex
+        self.timeout_ms = int(timeout_seconds * 1000)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _create(self) -> bool:
+        try:
+            out = self.fs.create(self.path, False)
+        except Py4JJavaError as exc:
+            # Created (or still being created: its HDFS lease is another client's) by another run.
+            if "FileAlreadyExistsException" in str(exc) or "AlreadyBeingCreatedException" in str(exc):
+                return False
+            raise
+        out.write(bytearray(self.owner.encode()))
+        out.close()
+        return True
+
+    def acquire(self) -> bool:
+        if self._create():
+            self._start_refreshing()
+            return True
+        try:
+            age_ms = time.time() * 1000 - self.fs.getFileStatus(self.path).getModificationTime()
+        except Py4JJavaError:
+            age_ms = 0  # released meanwhile: another run is done or starting; let it be
+        if age_ms < self.timeout_ms:
+            return False
+        log.warning("%s was last refreshed %.0f s ago: breaking the stale lock", self.path, age_ms / 1000)
+        self.fs.delete(self.path, False)
+        if self._create():
+            self._start_refreshing()
+            return True
+        return False
+
+    def _start_refreshing(self) -> None:
+        def refresh() -> None:
+            while not self._stop.wait(self.timeout_ms / 4000):
+                try:
+                    self.fs.setTimes(self.path, int(time.time() * 1000), -1)
+                except Exception:  # a lost lock is found by `held` before the swap
+                    log.warning("could not refresh %s", self.path)
+
+        self._thread = threading.Thread(target=refresh, name="compaction-lock", daemon=True)
+        self._thread.start()
+
+    def held(self) -> bool:
+        try:
+            stream = self.fs.open(self.path)
+        except Py4JJavaError:
+            return False
+        try:  # through IOUtils: py4j copies a Python buffer, so a Java read into it is lost
+            return self._io.toString(stream, "UTF-8") == self.owner
+        finally:
+            stream.close()
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self.held():
+            self.fs.delete(self.path, False)
+
+
+class Compactor:
+    def __init__(self, spark: SparkSession, warehouse: Warehouse, locations: PartitionLocations, policy: Policy):
+        self.spark = spark
+        self.warehouse = warehouse
+        self.fs, self._Path = warehouse.fs, warehouse._Path
+        self.locations = locations
+        self.policy = policy
+
+    # ------------------------------------------------------------------ HDFS
+    def _visible_files(self, directory: str) -> list:
+        """Every file Trino reads under `directory`: recursive, hidden names (`_`, `.`) skipped."""
+        found = []
+        try:
+            statuses = self.fs.listStatus(self._Path(directory))
+        except Py4JJavaError:
+            return found
+        for status in statuses:
+            name = status.getPath().getName()
+            if name.startswith(("_", ".")):
+                continue
+            if status.isDirectory():
+                found += self._visible_files(status.getPath().toString())
+            else:
+                found.append(status)
+        return found
+
+    def _path_of(self, location: str) -> str:
+        return self._Path(location).toUri().getPath()
+
+    def _read_manifest(self, generation: str) -> dict:
+        io = self.spark.sparkContext._jvm.org.apache.commons.io.IOUtils
+        stream = self.fs.open(self._Path(f"{generation}/{MANIFEST}"))
+        try:
+            return json.loads(io.toString(stream, "UTF-8"))
+        finally:
+            stream.close()
+
+    def _write(self, path: str, data: bytes) -> None:
+        out = self.fs.create(self._Path(path), True)
+        out.write(bytearray(data))
+        out.close()
+
+    def _move_late_files(self, canonical: str, current: str, replaced: set[str]) -> int:
+        """Files the jobs wrote into the canonical directory after it stopped being the location."""
+        moved = 0
+        for status in self._visible_files(canonical):
+            source = status.getPath()
+            if source.toUri().getPath() in replaced:
+                continue
+            target = self._Path(f"{current}/{source.getName()}")
+            if self.fs.rename(source, target):
+                moved += 1
+            elif not self.fs.exists(target):
+                raise OSError(f"could not move the late file {source} into {current}")
+        return moved
+
+    # ------------------------------------------------------------ one partition
+    def compact_partition(self, spec: TableSpec, partition: str, location: str) -> Outcome:
+        started = time.monotonic()
+        canonical = f"{self.warehouse.table_dir(spec.name)}/{partition}"
+        outcome = Outcome(spec.name, partition, "")
+        lock = _Lock(self.warehouse, f"{canonical}/{LOCK}", self.policy.lock_timeout_seconds)
+        if not lock.acquire():
+            outcome.action = "skipped (another run holds its lock)"
+            return outcome
+        try:
+            self._compact_locked(spec, partition, canonical, lock, outcome)
+        finally:
+            lock.release()
+            outcome.seconds = time.monotonic() - started
+        return outcome
+
+    def _current_location(self, spec: TableSpec, partition: str) -> str | None:
+        return self.locations.of_table(spec.name).get(partition)
+
+    def _compact_locked(self, spec: TableSpec, partition: str, canonical: str, lock: _Lock, outcome: Outcome):
+        current = self._current_location(spec, partition)  # read under the lock: the compare-and-set's "expected"
+        if current is None:
+            outcome.action = "skipped (partition dropped)"
+            return
+        is_generation = self._Path(current).getName().startswith(GENERATION_PREFIX)
+        manifest = self._read_manifest(current) if is_generation else None
+        pending_previous = None
+        if manifest is not None:
+            replaced = set(manifest["replaced"])
+            outcome.late_files_moved = self._move_late_files(canonical, current, replaced)
+            if not self.fs.exists(self._Path(f"{current}/{SUPERSEDED_DELETED}")):
+                age = time.time() - manifest["created"]
+                if age < self.policy.keep_replaced_seconds + self.policy.lock_timeout_seconds:
+                    pending_previous = manifest["previous"]
+                else:
+                    outcome.replaced_files_deleted = self._delete_replaced(manifest, current)
+        self._delete_orphans(canonical, keep={self._path_of(current), self._path_of(pending_previous or current)})
+        files = self._visible_files(current)
+        outcome.files_before = outcome.files_after = len(files)
+        outcome.bytes_before = outcome.bytes_after = sum(s.getLen() for s in files)
+        wanted = max(1, math.ceil(outcome.bytes_before / self.policy.target_file_bytes))
+        newest_age = time.time() - max((s.getModificationTime() for s in files), default=0) / 1000
+        day_over = dt.date.fromisoformat(partition.split("=", 1)[1]) < dt.datetime.now(dt.UTC).date()
+        if pending_previous is not None:
+            outcome.action = "skipped (files of the last compaction not yet deleted)"
+        elif len(files) < self.policy.min_files or len(files) <= wanted:
+            outcome.action = f"skipped ({len(files)} files)"
+        elif not day_over and not self.policy.include_open:
+            outcome.action = "skipped (its day is not over)"
+        elif newest_age < self.policy.quiet_seconds:
+            outcome.action = f"skipped (newest file {newest_age:.0f} s old)"
+        else:
+            self._rewrite(spec, partition, canonical, current, files, wanted, lock, outcome)
+
+    def _delete_replaced(self, manifest: dict, current: str) -> int:
+        deleted = sum(bool(self.fs.delete(self._Path(path), False)) for path in manifest["replaced"])
+        previous = manifest["previous"]
+        if self._Path(previous).getName().startswith(GENERATION_PREFIX):
+            # Everything visible in it was replaced; move anything else out before removing it.
+            self._move_late_files(previous, current, set(manifest["replaced"]))
+            self.fs.delete(self._Path(previous), True)
+        self._write(f"{current}/{SUPERSEDED_DELETED}", b"")
+        return deleted
+
+    def _delete_orphans(self, canonical: str, keep: set[str]) -> None:
+        """Generations that never became the location: a run died before its swap."""
+        for status in self.fs.listStatus(self._Path(canonical)):
+            path = status.getPath()
+            too_young = time.time() * 1000 - status.getModificationTime() < self.policy.lock_timeout_seconds * 1000
+            if not path.getName().startswith(GENERATION_PREFIX) or path.toUri().getPath() in keep or too_young:
+                continue
+            log.warning("deleting %s: a compaction that never swapped it in", path)
+            self.fs.delete(path, True)
+
+    def _rewrite(self, spec, partition, canonical, current, files, wanted, lock: _Lock, outcome: Outcome):
+        generation_name = f"{GENERATION_PREFIX}{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        generation = f"{canonical}/{generation_name}"
+        staging = f"{self.warehouse.staging_dir}/compact-{spec.name}-{partition}-{generation_name}"
+        observation = Observation(f"compact-{generation_name}")
+        sources = [s.getPath().toString() for s in files]
+        (
+            self.spark.read.schema(spec.columns)
+            .parquet(*sources)
+            .observe(observation, F.count(F.lit(1)).alias("rows"))
+            .coalesce(wanted)
+            .write.mode("overwrite")
+            .parquet(staging)
+        )
+        rows_read = int(observation.get["rows"])
+        written = self.fs.globStatus(self._Path(f"{staging}/*.parquet")) or []
+        rows_written = self.spark.read.parquet(*[s.getPath().toString() for s in written]).count() if written else 0
+        if rows_written != rows_read:
+            self.fs.delete(self._Path(staging), True)
+            raise RuntimeError(
+                f"{spec.name}/{partition}: read {rows_read} rows but wrote {rows_written}; nothing swapped"
+            )
+        self.fs.mkdirs(self._Path(generation))
+        for n, status in enumerate(sorted(written, key=lambda s: s.getPath().getName())):
+            if not self.fs.rename(status.getPath(), self._Path(f"{generation}/part-{n:05d}.parquet")):
+                raise OSError(f"could not move {status.getPath()} into {generation}")
+        self.fs.delete(self._Path(staging), True)
+        manifest = {
+            "replaced": [s.getPath().toUri().getPath() for s in files],
+            "previous": current,
+            "rows": rows_read,
+            "created": time.time(),
+        }
+        self._write(f"{generation}/{MANIFEST}", json.dumps(manifest).encode())
+        # The new location keeps the stored form of the old one (scheme, authority).
+        stored_canonical = (
+            current
+            if not self._Path(current).getName().startswith(GENERATION_PREFIX)
+            else (self._Path(current).getParent().toString())
+        )
+        new_location = f"{stored_canonical.rstrip('/')}/{generation_name}"
+        if not lock.held() or not self.locations.swap(spec.name, partition, current, new_location):
+            self.fs.delete(self._Path(generation), True)
+            outcome.action = "lost the swap (another run changed the partition); its output deleted"
+            return
+        outcome.action = "compacted"
+        outcome.rows = rows_read
+        after = self._visible_files(generation)
+        outcome.files_after, outcome.bytes_after = len(after), sum(s.getLen() for s in after)
+        # Files the jobs added to the canonical directory while this run rewrote it.
+        outcome.late_files_moved += self._move_late_files(canonical, generation, set(manifest["replaced"]))
+
+    # ------------------------------------------------------------------ tables
+    def compact(self, specs: dict[str, TableSpec]) -> list[Outcome]:
+        outcomes = []
+        for spec in specs.values():
+            for partition, location in sorted(self.locations.of_table(spec.name).items()):
+                outcome = self.compact_partition(spec, partition, location)
+                log.info("compaction %s", outcome.line())
+                outcomes.append(outcome)
+        return outcomes

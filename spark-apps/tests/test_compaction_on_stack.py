@@ -1,0 +1,177 @@
+"""compact-tables against the local stack, with the streaming job running throughout.
+
+The stream lands events of past days (closed partitions, many small files: one
+per table, date and task per trigger) and of today; compaction runs, is killed,
+runs twice at once. Through Trino every closed partition keeps exactly its rows
+(count, distinct keys, a checksum over all columns), before, during and after.
+"""
+
+import datetime as dt
+import random
+import threading
+import time
+
+import pytest
+from spark_events import PAYLOADS, make_event
+from stack_jobs import Run, kill, stack_env, wait_until
+
+from questline_events import TRINO_CATALOG, utc_timestamp
+from questline_settings.trino import connect as trino_connect
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(2400)]
+
+TABLES = ("events", "visits", "purchases", "joins", "declarations")
+COMPACTION_ENV = {
+    "QUESTLINE_COMPACT_MIN_FILES": "4",
+    "QUESTLINE_COMPACT_QUIET_SECONDS": "3",
+    "QUESTLINE_COMPACT_LOCK_TIMEOUT_SECONDS": "10",
+    "QUESTLINE_COMPACT_KEEP_REPLACED_SECONDS": "0",
+}
+
+
+def _day_events(day: dt.date, n: int, tag: str) -> list[dict]:
+    at = utc_timestamp(dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC))
+    types = list(PAYLOADS)
+    return [make_event(types[i % len(types)], player_id=f"{tag}-p{i}", timestamp=at) for i in range(n)]
+
+
+class Stream:
+    """The streaming job of one run, fed in small rounds so that every round is a trigger."""
+
+    def __init__(self, run: Run):
+        self.run = run
+        self.job = run.job("stream-events-to-hdfs")
+        self.sent = 0
+
+    def feed(self, day: dt.date, rounds: int, per_round: int = 8) -> None:
+        """Each round waits until the one before is visible: one micro-batch (and file) per round."""
+        for r in range(rounds):
+            self.run.produce(*_day_events(day, per_round, f"{day}-{r}-{time.monotonic_ns()}"))
+            self.sent += per_round
+            wait_until(lambda: self.run.counts().get("events") == self.sent, 300, f"round {r}", self.job)
+
+
+def _columns(run: Run, table: str) -> list[str]:
+    return [row[0] for row in run.query(f"SHOW COLUMNS FROM {{db}}.{table}")]
+
+
+def fingerprint(run: Run, table: str, day: dt.date) -> tuple:
+    columns = ", ".join(f'"{c}"' for c in _columns(run, table))
+    (row,) = run.query(
+        f"SELECT count(*), count(DISTINCT event_id), checksum(ROW({columns})) FROM {{db}}.{table} "
+        f"WHERE event_date = '{day}'"
+    )
+    return row
+
+
+def files(run: Run, table: str, day: dt.date) -> int:
+    ((n,),) = run.query(f"SELECT count(DISTINCT \"$path\") FROM {{db}}.{table} WHERE event_date = '{day}'")
+    return n
+
+
+def fingerprints(run: Run, day: dt.date) -> dict[str, tuple]:
+    return {t: fingerprint(run, t, day) for t in TABLES}
+
+
+class Watcher(threading.Thread):
+    """Counts one partition of `events` over and over while compaction runs: any other count is a failure."""
+
+    def __init__(self, run: Run, env: dict[str, str], day: dt.date):
+        super().__init__(daemon=True)
+        self.trino = trino_connect(env["QUESTLINE_TRINO_URL"], user="compaction-watcher", catalog=TRINO_CATALOG)
+        self.sql = (
+            f"SELECT count(*), count(DISTINCT event_id) FROM \"{run.database}\".events WHERE event_date = '{day}'"
+        )
+        self.seen: list[tuple] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            cursor = self.trino.cursor()
+            cursor.execute(self.sql)
+            self.seen.append(tuple(cursor.fetchone()))
+            cursor.close()
+
+
+@pytest.fixture(scope="module")
+def env():
+    return stack_env()
+
+
+@pytest.fixture(scope="module")
+def stream(env, tmp_path_factory):
+    run = Run(env, tmp_path_factory.mktemp("compaction"))
+    run.env.update(COMPACTION_ENV)
+    stream = Stream(run)
+    yield stream
+    kill(stream.job)
+
+
+def _compact(run: Run, *args: str):
+    return run.job("compact-tables", *args)
+
+
+def _assert_compacted(run: Run, day: dt.date, before: dict[str, tuple]) -> None:
+    assert fingerprints(run, day) == before
+    for table in TABLES:
+        assert files(run, table, day) <= 1, f"{table} {day} still has {files(run, table, day)} files"
+
+
+def test_compaction_leaves_one_file_per_partition_with_the_same_rows_while_the_stream_runs(stream, env):
+    day = dt.date(2026, 11, 27)
+    stream.feed(day, rounds=20)
+    before = fingerprints(stream.run, day)
+    assert files(stream.run, "events", day) >= 10
+    watcher = Watcher(stream.run, env, day)
+    watcher.start()
+    compaction = _compact(stream.run)
+    today = dt.datetime.now(dt.UTC).date()
+    while compaction.poll() is None:  # the stream keeps landing today's events meanwhile
+        stream.run.produce(*_day_events(today, 5, f"today-{time.monotonic_ns()}"))
+        stream.sent += 5
+        time.sleep(1)
+    watcher.stop.set()
+    watcher.join()
+    assert compaction.returncode == 0, compaction.log_path.read_text()
+    assert ": compacted;" in compaction.log_path.read_text()
+    _assert_compacted(stream.run, day, before)
+    assert set(watcher.seen) == {before["events"][:2]}, f"{len(watcher.seen)} counts during the swap"
+    wait_until(lambda: stream.run.counts().get("events") == stream.sent, 120, "today's events", stream.job)
+
+
+def test_compaction_killed_at_random_points_then_rerun_keeps_every_row_exactly_once(stream):
+    day = dt.date(2026, 11, 26)
+    stream.feed(day, rounds=12)
+    before = fingerprints(stream.run, day)
+    for delay in random.Random(19).sample(range(4, 40), 4):
+        compaction = _compact(stream.run, "--table", "events", "--table", "purchases")
+        time.sleep(delay)
+        kill(compaction)
+        assert fingerprints(stream.run, day) == before, f"after a kill at {delay} s"
+    time.sleep(11)  # the lock timeout: the killed runs' locks are stale now
+    stream.run.run_job("compact-tables")
+    _assert_compacted(stream.run, day, before)
+
+
+def test_two_compactions_at_once_give_the_result_of_one(stream):
+    day = dt.date(2026, 11, 25)
+    stream.feed(day, rounds=12)
+    before = fingerprints(stream.run, day)
+    first, second = _compact(stream.run), _compact(stream.run)
+    assert first.wait(900) == 0 and second.wait(900) == 0
+    _assert_compacted(stream.run, day, before)
+
+
+def test_a_late_event_of_a_compacted_day_is_visible_once_after_the_next_run(stream):
+    day = dt.date(2026, 11, 25)  # compacted by the test before
+    before = fingerprint(stream.run, "events", day)
+    marker_day = dt.datetime.now(dt.UTC).date()
+    stream.run.produce(*_day_events(day, 3, f"late-{time.monotonic_ns()}"), *_day_events(marker_day, 1, "marker"))
+    stream.sent += 4
+    # The late rows land in the canonical directory, which is no longer the partition's location.
+    wait_until(lambda: stream.run.counts().get("events") >= stream.sent - 3, 120, "the late batch", stream.job)
+    time.sleep(4)  # older than the quiet period
+    stream.run.run_job("compact-tables", "--table", "events")
+    after = fingerprint(stream.run, "events", day)
+    assert after[:2] == (before[0] + 3, before[1] + 3)
+    assert stream.run.counts().get("events") == stream.sent
