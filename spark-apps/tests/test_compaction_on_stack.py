@@ -13,7 +13,7 @@ import time
 
 import pytest
 from spark_events import PAYLOADS, make_event
-from stack_jobs import Run, kill, stack_env, wait_until
+from stack_jobs import Run, kill, wait_until
 
 from questline_events import TRINO_CATALOG, utc_timestamp
 from questline_settings.trino import connect as trino_connect
@@ -76,9 +76,9 @@ def fingerprints(run: Run, day: dt.date) -> dict[str, tuple]:
 class Watcher(threading.Thread):
     """Counts one partition of `events` over and over while compaction runs: any other count is a failure."""
 
-    def __init__(self, run: Run, env: dict[str, str], day: dt.date):
+    def __init__(self, run: Run, day: dt.date):
         super().__init__(daemon=True)
-        self.trino = trino_connect(env["QUESTLINE_TRINO_URL"], user="compaction-watcher", catalog=TRINO_CATALOG)
+        self.trino = trino_connect(run.env["QUESTLINE_TRINO_URL"], user="compaction-watcher", catalog=TRINO_CATALOG)
         self.sql = (
             f"SELECT count(*), count(DISTINCT event_id) FROM \"{run.database}\".events WHERE event_date = '{day}'"
         )
@@ -94,17 +94,14 @@ class Watcher(threading.Thread):
 
 
 @pytest.fixture(scope="module")
-def env():
-    return stack_env()
-
-
-@pytest.fixture(scope="module")
-def stream(env, tmp_path_factory):
-    run = Run(env, tmp_path_factory.mktemp("compaction"))
+def stream(local_stack, tmp_path_factory):
+    # A Scratch of its own (topic, database, warehouse), removed after: never the user's tables.
+    run = Run(local_stack, tmp_path_factory.mktemp("compaction"))
     run.env.update(COMPACTION_ENV)
     stream = Stream(run)
     yield stream
     kill(stream.job)
+    run.remove()
 
 
 def _compact(run: Run, *args: str):
@@ -117,12 +114,12 @@ def _assert_compacted(run: Run, day: dt.date, before: dict[str, tuple]) -> None:
         assert files(run, table, day) <= 1, f"{table} {day} still has {files(run, table, day)} files"
 
 
-def test_compaction_leaves_one_file_per_partition_with_the_same_rows_while_the_stream_runs(stream, env):
+def test_compaction_leaves_one_file_per_partition_with_the_same_rows_while_the_stream_runs(stream):
     day = dt.date(2026, 11, 27)
     stream.feed(day, rounds=20)
     before = fingerprints(stream.run, day)
     assert files(stream.run, "events", day) >= 10
-    watcher = Watcher(stream.run, env, day)
+    watcher = Watcher(stream.run, day)
     watcher.start()
     compaction = _compact(stream.run)
     today = dt.datetime.now(dt.UTC).date()
