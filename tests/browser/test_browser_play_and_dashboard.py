@@ -11,6 +11,8 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from questline_demo import driver as demo
+
 pytestmark = [pytest.mark.browser, pytest.mark.stack, pytest.mark.timeout(1200)]
 
 # How long the rows of an acknowledged event may take to show in Trino: the
@@ -96,7 +98,11 @@ def _wait_until_live(api, cursor, pipeline) -> None:
     """Post probe events until one reaches Trino: the streaming job and its tables are live."""
     deadline = time.monotonic() + PIPELINE_TIMEOUT
     while time.monotonic() < deadline:
-        response = httpx.post(f"{api.url}/v1/players/web-probe/guild-memberships", json={"guild_name": "Probes"})
+        response = httpx.post(
+            f"{api.url}/v1/players/web-probe/guild-memberships",
+            json={"guild_name": "Probes"},
+            headers=demo.dev_login_headers(api.url, "web-probe"),
+        )
         response.raise_for_status()
         probe = response.json()["event_id"]
         probe_deadline = min(deadline, time.monotonic() + 30)

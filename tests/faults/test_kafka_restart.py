@@ -15,6 +15,7 @@ import pytest
 from api_stack import TopicReader
 from faultlib import Simulation, assert_exactly_once, http_status, record_row, settle, wait_for
 
+from questline_demo import driver as demo
 from questline_events import TOPIC_EVENTS, derive_event_id
 
 pytestmark = pytest.mark.timeout(3600)
@@ -30,7 +31,7 @@ def _probe(api_url: str, player: str, key: str) -> httpx.Response | None:
         return httpx.post(
             f"{api_url}/v1/players/{player}/guild-memberships",
             json={"guild_name": "Outage Probes"},
-            headers={"Idempotency-Key": key},
+            headers={"Idempotency-Key": key, **demo.dev_login_headers(api_url, player)},
             timeout=15,
         )
     except httpx.TransportError:

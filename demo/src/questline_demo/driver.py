@@ -118,6 +118,15 @@ def start_stream(stack, console: Console, env: dict[str, str], name: str = STREA
     console.print(f"streaming job started: pid {pid}, log {process.log_file(stack, name)}")
 
 
+def dev_login_headers(api_url: str, player: str) -> dict[str, str]:
+    """The Authorization header of `player`, logged in through the API's dev login (auth on, as the
+    demo runs it); none from an API started elsewhere without the dev login (404)."""
+    import httpx
+
+    login = httpx.post(f"{api_url}/v1/dev/login", json={"player_id": player}, timeout=30)
+    return {"Authorization": f"Bearer {login.json()['access_token']}"} if login.status_code == 200 else {}
+
+
 def probe_pipeline(stack, console: Console, conn, api_url: str, timeout: float, stream: str = STREAM) -> float:
     """Post one event and wait until Trino returns it: the pipeline is live end to end."""
     import httpx
@@ -125,10 +134,9 @@ def probe_pipeline(stack, console: Console, conn, api_url: str, timeout: float, 
     # A visit from a player of no run: it shows in no guild or purchase answer of the report.
     player = f"probe{uuid.uuid4().hex[:12]}"
     visit = {"event_type": "default", "player_id": player, "payload": {}}
-    login = httpx.post(f"{api_url}/v1/dev/login", json={"player_id": player}, timeout=30)
-    # 404: an API started elsewhere without the dev login (and, presumably, without auth).
-    headers = {"Authorization": f"Bearer {login.json()['access_token']}"} if login.status_code == 200 else {}
-    response = httpx.post(f"{api_url}/v1/events:batch", json={"events": [visit]}, headers=headers, timeout=30)
+    response = httpx.post(
+        f"{api_url}/v1/events:batch", json={"events": [visit]}, headers=dev_login_headers(api_url, player), timeout=30
+    )
     response.raise_for_status()
     event_id = response.json()["results"][0]["event_id"]
     started = time.monotonic()
