@@ -30,6 +30,7 @@ from questline_devkit import process
 from questline_events import DATABASE
 from questline_loadgen import run_and_summarise
 from questline_loadgen import settings as loadgen_settings
+from questline_loadgen.credentials import LOGIN_PATH
 from questline_settings import SettingsError
 from questline_stack import settings as stack_settings
 
@@ -123,7 +124,7 @@ def dev_login_headers(api_url: str, player: str) -> dict[str, str]:
     demo runs it); none from an API started elsewhere without the dev login (404)."""
     import httpx
 
-    login = httpx.post(f"{api_url}/v1/dev/login", json={"player_id": player}, timeout=30)
+    login = httpx.post(f"{api_url}{LOGIN_PATH}", json={"player_id": player}, timeout=30)
     return {"Authorization": f"Bearer {login.json()['access_token']}"} if login.status_code == 200 else {}
 
 
