@@ -24,7 +24,16 @@ from questline_settings import (
 )
 from questline_settings.trino import trino_url
 
-__all__ = ["CompactionSettings", "Settings", "SettingsError", "load", "load_compaction", "require_kafka_jars"]
+__all__ = [
+    "CompactionSettings",
+    "KpiSettings",
+    "Settings",
+    "SettingsError",
+    "load",
+    "load_compaction",
+    "load_kpi",
+    "require_kafka_jars",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,4 +137,27 @@ def load_compaction() -> CompactionSettings:
         lock_timeout_seconds=number("QUESTLINE_COMPACT_LOCK_TIMEOUT_SECONDS", 300.0, float, low=4, unit="seconds"),
         include_open=flag("QUESTLINE_COMPACT_INCLUDE_OPEN", False),
         loop_seconds=number("QUESTLINE_COMPACT_LOOP_SECONDS", 0.0, float, low=0, unit="seconds"),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class KpiSettings:
+    """compute-kpis (docs/analytics.md): only Trino, read the way Settings reads it."""
+
+    trino_url: str
+    trino_catalog: str
+    trino_user: str
+    database: str
+    session_gap_minutes: int  # more than this without an event ends a session
+    lookback_days: int  # with no --day/--from: today and the days before it, this many in all
+
+
+def load_kpi() -> KpiSettings:
+    return KpiSettings(
+        trino_url=trino_url("QUESTLINE_TRINO_URL", required=True),
+        trino_catalog=sql_name("QUESTLINE_TRINO_CATALOG", TRINO_CATALOG),
+        trino_user=text("QUESTLINE_TRINO_USER", "questline-spark"),
+        database=sql_name("QUESTLINE_DATABASE", DATABASE),
+        session_gap_minutes=number("QUESTLINE_KPI_SESSION_GAP_MINUTES", 30, low=1, high=1440, unit="minutes"),
+        lookback_days=number("QUESTLINE_KPI_LOOKBACK_DAYS", 2, low=1, high=400, unit="days"),
     )
