@@ -102,7 +102,7 @@ bench-api: venv bench-deps ## benchmark: hello baseline vs single event vs batch
 	@$(PY) bench/bench_api.py $(BENCH_FLAGS)
 
 # ---------------------------------------------------------------- spark jobs (docs/spark.md)
-.PHONY: spark-tables spark-stream spark-batch spark-compact spark-compact-loop test-spark test-spark-stack bench-spark bench-compaction
+.PHONY: spark-tables spark-stream spark-batch spark-compact spark-compact-loop spark-kpi test-spark test-spark-stack bench-spark bench-compaction
 spark-tables: stack-up ## create the questline database and tables (idempotent)
 	@eval "$$($(STACK) env)" && $(VENV)/bin/create-tables
 spark-stream: stack-up ## run the streaming job Kafka -> tables (Ctrl-C to stop; resumes from its checkpoint)
@@ -114,6 +114,10 @@ spark-compact: stack-up ## compact closed partitions: many small files -> a few 
 COMPACT_EVERY ?= 3600
 spark-compact-loop: stack-up ## compact every COMPACT_EVERY seconds (default 3600) until Ctrl-C
 	@eval "$$($(STACK) env)" && exec $(VENV)/bin/compact-tables --loop $(COMPACT_EVERY) $(COMPACT_FLAGS)
+# DAY=2026-11-01, or FROM=2026-11-01 [TO=2026-11-30]; neither: today and yesterday (docs/analytics.md).
+KPI_DAYS = $(if $(DAY),--day $(DAY))$(if $(FROM),--from $(FROM))$(if $(TO), --to $(TO))
+spark-kpi: stack-up ## KPI tables (sessions, DAU, retention, revenue, funnel, guilds) of DAY, FROM..TO, or today+yesterday
+	@eval "$$($(STACK) env)" && $(VENV)/bin/compute-kpis $(KPI_DAYS)
 test-spark: venv ## unit tests of the transform library (local Spark, no servers)
 	@$(VENV)/bin/pytest spark-apps -m "not stack"
 test-spark-stack: venv ## the Spark jobs against the local stack (started if needed)

@@ -35,7 +35,9 @@
 {{- end -}}
 
 {{/* Pod spec of a driver running one console script. Arguments: ctx, component, command, restartPolicy,
-    env (name -> value), optional secretEnv (name -> {name, key} of a Secret). */}}
+    env (name -> value), optional secretEnv (name -> {name, key} of a Secret), optional resources
+    (default: driver.resources) and container (default: driver; another name for a job that starts
+    no Spark executors). */}}
 {{- define "sparkApps.driverPodSpec" -}}
 {{- $ := .ctx -}}
 serviceAccountName: {{ include "common.fullname" (dict "ctx" $ "component" "spark") }}
@@ -44,7 +46,7 @@ restartPolicy: {{ .restartPolicy }}
 securityContext:
   {{- include "common.podSecurityContext" (dict "user" $.Values.runAsUser) | nindent 2 }}
 containers:
-  - name: driver
+  - name: {{ .container | default "driver" }}
     image: {{ include "common.image" $.Values.image }}
     imagePullPolicy: {{ $.Values.image.pullPolicy }}
     # args, not command: the image's entrypoint (under tini) runs it and forwards signals.
@@ -64,7 +66,7 @@ containers:
       - {name: driver-rpc, containerPort: 7078, protocol: TCP}
       - {name: blockmanager, containerPort: 7079, protocol: TCP}
     resources:
-      {{- toYaml $.Values.driver.resources | nindent 6 }}
+      {{- toYaml (.resources | default $.Values.driver.resources) | nindent 6 }}
     securityContext:
       {{- include "common.containerSecurityContext" (dict "readOnlyRootFilesystem" true) | nindent 6 }}
     volumeMounts:
