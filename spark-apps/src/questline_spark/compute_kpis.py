@@ -13,6 +13,7 @@ import argparse
 import datetime as dt
 
 from questline_settings.trino import connect
+from questline_spark import kpis as kpis_module
 from questline_spark import settings as settings_module
 from questline_spark.kpis import KpiJob, days_between
 from questline_spark.runtime import log, run
@@ -63,8 +64,7 @@ def main(argv: list[str] | None = None) -> None:
             user=settings.trino_user,
             catalog=settings.trino_catalog,
             schema=settings.database,
-            # Each INSERT replaces the partitions it writes (one day) and no other.
-            session_properties={f"{settings.trino_catalog}.insert_existing_partitions_behavior": "OVERWRITE"},
+            session_properties=kpis_module.session_properties(settings.trino_catalog),
             request_timeout=600,
         )
         kpis = KpiJob(connection, settings.session_gap_minutes)

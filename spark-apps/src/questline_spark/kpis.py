@@ -153,6 +153,18 @@ def day_statements() -> list[tuple[KpiTable, str]]:
     return statements
 
 
+def session_properties(catalog: str) -> dict[str, str]:
+    """What a connection running the KPI statements needs."""
+    return {
+        # Each INSERT replaces the partitions it writes (one day) and no other.
+        f"{catalog}.insert_existing_partitions_behavior": "OVERWRITE",
+        # The metastore keeps Trino's statistics of a timestamp column empty, and Trino then fails
+        # to read them back when it replaces that partition (HIVE_INVALID_METADATA). The KPI
+        # tables are a few rows per day: the planner needs no statistics of them.
+        f"{catalog}.collect_column_statistics_on_write": "false",
+    }
+
+
 def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
     if last < first:
         raise ValueError(f"--to {last} is before --from {first}")
