@@ -11,6 +11,8 @@ import pytest
 
 from questline_analytics import queries
 from questline_analytics import settings as settings_module
+from questline_settings.trino import connect as trino_connect
+from questline_spark.kpis import KpiJob, session_properties
 from questline_spark.tables import table_specs, trino_create_table
 from questline_stack.scratch import Scratch
 
@@ -107,7 +109,24 @@ def _scratch_copy(scratch: Scratch):
         ["reason", "kafka_timestamp", "received_date"],
         [(r, t, t[:10]) for r, t in QUARANTINE],
     )
+    _compute_kpis(settings, schema, [dt.date(2026, 1, 1), dt.date(2026, 1, 2)])
     yield queries.connect(settings, schema=schema)
+
+
+def _compute_kpis(settings, schema: str, days: list[dt.date]) -> None:
+    """The KPI tables of those days, made by the KPI job itself from the rows above."""
+    kpi_connection = trino_connect(
+        settings.trino_url,
+        user=settings.trino_user,
+        catalog=settings.catalog,
+        schema=schema,
+        session_properties=session_properties(settings.catalog),
+    )
+    job = KpiJob(kpi_connection, session_gap_minutes=30)
+    job.ensure_tables()
+    for day in days:
+        job.compute_day(day)
+    kpi_connection.close()
 
 
 def answer(conn, name: str) -> list[tuple]:
@@ -188,4 +207,43 @@ def test_quarantine_by_reason(conn):
     assert answer(conn, "quarantine_by_reason") == [
         ("not_json", 2, ts("2026-01-01 08:00"), ts("2026-01-02 08:00")),
         ("too_large", 1, ts("2026-01-01 09:00"), ts("2026-01-01 09:00")),
+    ]
+
+
+# The KPI sections, over what compute-kpis made of the rows above (docs/analytics.md). Jan 1: alice,
+# bob, carol new; 8 sessions (alice 10:00-10:10, then 12:00 and 13:00; bob's and carol's events are
+# 40 and 60 minutes apart); alice and bob pay. Jan 2: bob and carol return, dave is new.
+
+
+def test_daily_kpis(conn):
+    assert answer(conn, "daily_kpis") == [
+        # Average session minutes 600 / 8 / 60 = 1.25 and 60 / 4 / 60 = 0.25: Trino rounds halves up.
+        (dt.date(2026, 1, 1), 3, 3, 3, 100.0, 3, 8, 1.3, 1100, 366.67, 550.0, 66.7),
+        (dt.date(2026, 1, 2), 3, 4, 4, 75.0, 1, 4, 0.3, 1000, 333.33, 1000.0, 33.3),
+    ]
+
+
+def test_retention(conn):
+    nothing_yet = (None,) * 8
+    assert answer(conn, "retention") == [
+        (dt.date(2026, 1, 1), 3, 66.7, *nothing_yet),
+        (dt.date(2026, 1, 2), 1, None, *nothing_yet),
+    ]
+
+
+def test_funnel(conn):
+    # Steps in order: alice's and carol's joins come before their first purchase; bob's second join
+    # (Jan 2 09:00, 22 hours after his first purchase) counts, and his war an hour later.
+    assert answer(conn, "funnel") == [
+        (1, "first_seen", 4, None, None),
+        (2, "first_purchase", 3, 75.0, 40.0),
+        (3, "guild_joined", 1, 33.3, 1320.0),
+        (4, "war_declared", 1, 100.0, 60.0),
+    ]
+
+
+def test_guild_activity(conn):
+    assert answer(conn, "guild_activity") == [
+        (dt.date(2026, 1, 1), 3, 3, 1, None, 2, 1),
+        (dt.date(2026, 1, 2), 2, 1, 0, 0.0, 1, 0),
     ]

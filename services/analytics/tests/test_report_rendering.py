@@ -106,3 +106,28 @@ def test_the_terminal_report_prints_any_name_as_text():
     out = console.file.getvalue()
     assert "[/] [bold red]markup" in out
     assert "\x1b" not in out and "\x07" not in out
+
+
+def test_the_kpi_sections_draw_active_players_a_retention_triangle_and_the_funnel(tmp_path):
+    day = dt.date(2026, 11, 1)
+    daily_columns = ["day", "dau", "wau", "mau", "stickiness_pct", "new_players", "sessions"]
+    triangle_columns = ["cohort_date", "players", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d14", "d30"]
+    funnel_columns = ["step_number", "step", "players", "pct_of_previous", "median_minutes_from_previous"]
+    results = [
+        result("daily_kpis", daily_columns, [(day, 2, 2, 2, 100.0, 2, 3), (dt.date(2026, 11, 2), 4, 5, 5, 80.0, 3, 5)]),
+        result(
+            "retention", triangle_columns, [(day, 2, 100.0, 50.0, *[None] * 7), (dt.date(2026, 11, 2), 3, *[None] * 9)]
+        ),
+        result("funnel", funnel_columns, [(1, "first_seen", 5, None, None), (2, "first_purchase", 3, 60.0, 12.5)]),
+    ]
+    page = report.write_html(results, tmp_path, []).read_text()
+    assert page.count("src='data:image/png;base64,") == 3
+    for name in ("daily_kpis", "retention", "funnel"):
+        assert f"<img alt='{name}'" in page
+
+
+def test_a_kpi_section_before_the_kpi_job_ever_ran_says_how_to_fill_it():
+    missing = Result(queries.query_named("retention"), [], [], queries.KPI_TABLES_HINT)
+    console = Console(file=io.StringIO(), width=200)
+    report.print_report([missing], console)
+    assert "make spark-kpi" in console.file.getvalue()

@@ -28,6 +28,11 @@ class Result:
     query: Query
     columns: list[str]
     rows: list[tuple[Any, ...]]
+    note: str = ""  # why there are no rows, when it is not "none yet"
+
+
+# The tables compute-kpis fills (questline_spark.kpis); missing until it first runs.
+KPI_TABLES_HINT = "no KPI tables yet: run compute-kpis (make spark-kpi; docs/analytics.md)"
 
 
 def load_queries() -> list[Query]:
@@ -67,7 +72,13 @@ def fetch(conn: trino.dbapi.Connection, sql: str, params: list | None = None) ->
 
 
 def run_query(conn: trino.dbapi.Connection, query: Query) -> Result:
-    columns, rows = fetch(conn, query.sql)
+    try:
+        columns, rows = fetch(conn, query.sql)
+    except trino.exceptions.TrinoUserError as exc:
+        # The event tables exist from the start; the KPI tables only once their job has run.
+        if exc.error_name != "TABLE_NOT_FOUND":
+            raise
+        return Result(query, [], [], KPI_TABLES_HINT)
     return Result(query, columns, rows)
 
 

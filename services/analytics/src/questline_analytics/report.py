@@ -70,7 +70,7 @@ def terminal_table(result: Result) -> Table:
         # Text, not markup: a name like "[/]" is data.
         table.add_row(*(Text(visible(cell(v))) for v in row))
     if not result.rows:
-        table.caption = "(no rows yet)"
+        table.caption = f"({result.note or 'no rows yet'})"
     elif len(result.rows) > TERMINAL_ROWS:
         table.caption = f"... {len(result.rows) - TERMINAL_ROWS:,} more rows in the HTML report"
     return table
@@ -78,7 +78,11 @@ def terminal_table(result: Result) -> Table:
 
 def print_report(results: list[Result], console: Console) -> None:
     for result in results:
-        console.print(terminal_table(result))
+        if result.columns:
+            console.print(terminal_table(result))
+        else:  # a table without columns prints nothing, not even its caption
+            console.print(Text(result.query.question, style="bold"))
+            console.print(Text(f"({result.note or 'no rows yet'})"))
         console.print()
 
 
@@ -184,10 +188,62 @@ def chart_events_per_hour(result: Result) -> str:
     return _png(figure)
 
 
+@_in_chart_fonts
+def chart_active_players(result: Result) -> str:
+    figure, axes = plt.subplots(figsize=(7, 3.5))
+    days = _column(result, "day")
+    for column, style in (("dau", "-o"), ("wau", "--"), ("mau", ":")):
+        axes.plot(days, _column(result, column), style, label=column.upper())
+    axes.set_ylabel("players")
+    axes.set_ylim(bottom=0)
+    axes.set_title("Active players per UTC day")
+    axes.legend(fontsize="x-small")
+    figure.autofmt_xdate()
+    return _png(figure)
+
+
+@_in_chart_fonts
+def chart_retention(result: Result) -> str:
+    """The triangle: a row per cohort, a column per day n, the share retained as colour."""
+    columns = [c for c in result.columns if c.startswith("d") and c[1:].isdigit()]
+    grid = [[row[result.columns.index(c)] for c in columns] for row in result.rows]
+    values = [[float("nan") if v is None else float(v) for v in row] for row in grid]
+    figure, axes = plt.subplots(figsize=(7, 0.6 + 0.32 * max(len(values), 3)))
+    image = axes.imshow(values, cmap="YlOrBr", vmin=0, vmax=100, aspect="auto")
+    axes.set_xticks(range(len(columns)), labels=[c.upper() for c in columns])
+    cohorts = [f"{cell(row[0])} ({row[1]:,})" for row in result.rows]
+    axes.set_yticks(range(len(cohorts)), labels=cohorts, fontsize="x-small")
+    for y, row in enumerate(grid):
+        for x, value in enumerate(row):
+            if value is not None:
+                axes.text(x, y, f"{value:.0f}", ha="center", va="center", fontsize="x-small")
+    figure.colorbar(image, ax=axes, label="% of cohort")
+    axes.set_title("Retention by first-seen cohort (players)")
+    return _png(figure)
+
+
+@_in_chart_fonts
+def chart_funnel(result: Result) -> str:
+    figure, axes = plt.subplots(figsize=(7, 3))
+    steps = [s.replace("_", " ") for s in _column(result, "step")]
+    players = _column(result, "players")
+    axes.barh(range(len(steps)), players, color="#6b3e14")
+    axes.set_yticks(range(len(steps)), labels=steps)
+    axes.invert_yaxis()
+    for y, (n, pct) in enumerate(zip(players, _column(result, "pct_of_previous"), strict=True)):
+        axes.text(n, y, f" {n:,}" + (f" ({pct:.0f} %)" if pct is not None else ""), va="center", fontsize="small")
+    axes.set_xlabel("players")
+    axes.set_title("Funnel: first seen -> first purchase -> guild joined -> war declared")
+    return _png(figure)
+
+
 CHARTS: dict[str, Callable[[Result], str]] = {
     "most_popular_items": chart_items,
     "guild_sizes_over_time": chart_guild_sizes,
     "events_per_hour": chart_events_per_hour,
+    "daily_kpis": chart_active_players,
+    "retention": chart_retention,
+    "funnel": chart_funnel,
 }
 
 # ---------------------------------------------------------------- HTML
@@ -204,7 +260,7 @@ th { background: #f3e9d8; } td.n { text-align: right; font-variant-numeric: tabu
 
 def html_table(result: Result) -> str:
     if not result.rows:
-        return "<p class='meta'>(no rows yet)</p>"
+        return f"<p class='meta'>({html.escape(result.note or 'no rows yet')})</p>"
     head = "".join(f"<th>{html.escape(c)}</th>" for c in result.columns)
     body = []
     for row in result.rows:
