@@ -1,6 +1,8 @@
 """compute-kpis against the local stack's Trino: every KPI table over event tables of known contents
 (docs/analytics.md), with a session over midnight, a gap of exactly 30 minutes, a player back on exactly
-day 7, a late event, a zero-revenue day and an event without a player; then a re-run that changes nothing."""
+day 7, a late event, a zero-revenue day and an event without a player; then a re-run that changes nothing.
+And a simulated 30 days (questline_loadgen.days) through Kafka and the batch job: every KPI equals the
+simulator's ground truth."""
 
 import datetime as dt
 import os
@@ -10,8 +12,10 @@ from pathlib import Path
 
 import pytest
 from kpi_events import EventTables, event
+from stack_jobs import Run
 
 from questline_events import TRINO_CATALOG
+from questline_loadgen.days import DaysPlan, simulate
 from questline_settings.trino import connect
 from questline_spark.kpis import KPI_TABLES
 from questline_stack.scratch import Scratch
@@ -168,3 +172,27 @@ def test_every_kpi_of_known_events_and_a_late_event_and_a_rerun_that_changes_not
     before = run.snapshot()
     run.compute("--from", "2026-11-01", "--to", "2026-11-02")
     assert run.snapshot() == before
+
+
+def test_a_simulated_30_days_land_on_30_days_and_every_kpi_equals_the_ground_truth(local_stack, tmp_path):
+    run = Run(local_stack, tmp_path)
+    try:
+        plan = DaysPlan("sim30", dt.date(2026, 10, 1), days=30, new_players_per_day=10, seed=22)
+        events, truth = simulate(plan)
+        run.produce(*events)
+        run.run_job("load-events-batch")
+        assert run.query("SELECT count(*), count(DISTINCT event_date) FROM {db}.events") == [(len(events), 30)]
+        run.run_job("compute-kpis", "--from", f"{plan.first_day}", "--to", f"{plan.last_day}", timeout=3600)
+
+        columns = ("dau", "wau", "mau", "new_players", "sessions", "purchases", "revenue", "paying_players")
+        rows = run.query(f"SELECT CAST(day AS varchar), {', '.join(columns)} FROM {{db}}.daily_kpis")
+        assert {day: dict(zip(columns, values, strict=True)) for day, *values in rows} == truth["daily"]
+        retained = run.query(
+            "SELECT CAST(cohort_date AS varchar), day_number, cohort_size, retained_players FROM {db}.retention"
+        )
+        assert {f"{cohort}+{n}": back for cohort, n, _, back in retained} == truth["retention"]
+        assert {cohort: size for cohort, _, size, _ in retained} == truth["cohort_sizes"]
+        steps = run.query("SELECT step, count(*) FROM {db}.funnel_steps GROUP BY step")
+        assert dict(steps) == truth["funnel"]
+    finally:
+        run.remove()
