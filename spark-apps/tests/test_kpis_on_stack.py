@@ -169,6 +169,18 @@ def test_every_kpi_of_known_events_and_a_late_event_and_a_rerun_that_changes_not
         ("bears", NOV[2], 2, 0, 0, 2, None, 0, 0), ("wolves", NOV[2], 0, 1, 1, 0, 1.0, 0, 0),
     ]  # fmt: skip
 
+    # The dashboard's live numbers of "today" (Nov 2) and its funnel agree with the tables.
+    from questline_api.web.dashboard import collect
+
+    snapshot = collect(run.connection, TRINO_CATALOG, run.database, dt.datetime(2026, 11, 2, 18, 0, tzinfo=dt.UTC))
+    assert snapshot.today == {"day": "2026-11-02", "active_players": 5, "revenue": 50, "paying_players": 1}
+    assert snapshot.charts["funnel"] == [
+        {"label": "1 · first seen", "value": 6},
+        {"label": "2 · first purchase", "value": 4},
+        {"label": "3 · guild joined", "value": 2},
+        {"label": "4 · war declared", "value": 1},
+    ]
+
     before = run.snapshot()
     run.compute("--from", "2026-11-01", "--to", "2026-11-02")
     assert run.snapshot() == before

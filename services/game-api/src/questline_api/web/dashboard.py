@@ -35,6 +35,9 @@ TOP = 8
 # the API's server time; a quarantined record has only Kafka's.
 _TIME_COLUMN = {table: '"timestamp"' for table in TABLES} | {"quarantine": "kafka_timestamp"}
 
+# The KPI job's table the funnel chart reads; missing until compute-kpis has run.
+_FUNNEL_TABLE = "funnel_steps"
+
 # chart -> (table it reads, SQL giving label and value). They run as one UNION ALL.
 _CHARTS: dict[str, tuple[str, str]] = {
     "top_items": (
@@ -57,6 +60,13 @@ _CHARTS: dict[str, tuple[str, str]] = {
         "quarantine",
         "SELECT reason AS label, count(*) AS value FROM quarantine GROUP BY reason",
     ),
+    # Players who reached each step so far, as of the KPI job's last run (docs/analytics.md, "Funnel").
+    # Numbered labels: equal counts still list the steps in order.
+    "funnel": (
+        _FUNNEL_TABLE,
+        """SELECT CAST(step_number AS varchar) || ' · ' || replace(step, '_', ' ') AS label, count(*) AS value
+           FROM funnel_steps GROUP BY step_number, step""",
+    ),
 }
 
 # Errors that mean "no numbers right now": Trino down, starting, refusing, or slow.
@@ -73,6 +83,7 @@ class Snapshot:
     tables: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     events_per_minute: dict[str, Any] = dataclasses.field(default_factory=dict)
     charts: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
+    today: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def available(self) -> bool:
@@ -106,6 +117,7 @@ class Snapshot:
             "tables": tables,
             "events_per_minute": self.events_per_minute,
             "charts": self.charts,
+            "today": self.today,
         }
 
 
@@ -155,14 +167,15 @@ def collect(conn: trino.dbapi.Connection, catalog: str, database: str, now: dt.d
     present = {
         row[0]
         for row in _rows(conn, "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [database])
-    } & set(TABLES)
-    if not present:
+    } & {*TABLES, _FUNNEL_TABLE}
+    if not present - {_FUNNEL_TABLE}:
         message = (
             f"Trino answers, but {catalog}.{database} has no tables yet: "
             "the Spark jobs create them (create-tables, stream-events-to-hdfs)."
         )
         return Snapshot("no_tables", message, now)
 
+    today = _today(conn, now) if {"events", "purchases"} <= present else {}
     in_order = [t for t in TABLES if t in present]
     stats_sql = " UNION ALL ".join(f"SELECT '{t}', count(*), max({_TIME_COLUMN[t]}) FROM {t}" for t in in_order)
     tables = {
@@ -184,7 +197,21 @@ def collect(conn: trino.dbapi.Connection, catalog: str, database: str, now: dt.d
 
     missing = sorted(set(TABLES) - present)
     message = f"Not created yet: {', '.join(missing)}." if missing else None
-    return Snapshot("ok", message, now, tables, events_per_minute, charts)
+    return Snapshot("ok", message, now, tables, events_per_minute, charts, today)
+
+
+def _today(conn: trino.dbapi.Connection, now: dt.datetime) -> dict[str, Any]:
+    """Today's (UTC) active players, revenue and payers, live from today's partitions, as
+    docs/analytics.md defines them (the KPI tables hold the same numbers as of their last run)."""
+    day = now.strftime("%Y-%m-%d")
+    ((players, revenue, payers),) = _rows(
+        conn,
+        """SELECT (SELECT count(DISTINCT player_id) FROM events WHERE event_date = ?),
+                  (SELECT coalesce(sum(price), 0) FROM purchases WHERE event_date = ?),
+                  (SELECT count(DISTINCT player_id) FROM purchases WHERE event_date = ? AND price > 0)""",
+        [day, day, day],
+    )
+    return {"day": day, "active_players": players, "revenue": revenue, "paying_players": payers}
 
 
 def _events_per_minute(conn: trino.dbapi.Connection, now: dt.datetime) -> dict[str, Any]:

@@ -95,9 +95,18 @@
       renderBars(list, (data.charts || {})[list.id.replace("chart-", "")], reachable);
     }
     renderTables(data.tables, reachable);
+    renderToday(data.today || {});
     $("updated").textContent = data.taken_at
       ? `Trino was asked at ${new Date(data.taken_at).toLocaleTimeString()} (answers are shared for ${data.cache_seconds} s).`
       : "";
+  }
+
+  function renderToday(today) {
+    for (const key of ["active_players", "revenue"]) {
+      $(`today-${key}`).textContent = today[key] === undefined ? "–" : number.format(today[key]);
+    }
+    $("today-payers").textContent =
+      today.paying_players === undefined ? "" : `${number.format(today.paying_players)} paying`;
   }
 
   function renderFreshness(data) {
