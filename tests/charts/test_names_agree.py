@@ -48,7 +48,7 @@ def containers_by_image(resources, repository):
     for r in resources:
         for spec in pod_specs(r):
             for c in spec["containers"]:
-                if c["image"].startswith(repository + ":") and c["name"] in ("api", "driver"):
+                if c["image"].startswith(repository + ":") and c["name"] in ("api", "driver", "kpi"):
                     yield r, c
 
 
@@ -171,7 +171,7 @@ def test_spark_jobs_run_console_scripts_that_spark_apps_defines(render):
     scripts = tomllib.loads((REPO / "spark-apps/pyproject.toml").read_text())["project"]["scripts"]
     _, resources = render(())
     commands = [c["args"][0] for _, c in containers_by_image(resources, "questline/spark")]
-    assert len(commands) == 4  # stream, batch, compaction, tables
+    assert len(commands) == 5  # stream, batch, compaction, tables, kpi
     for command in commands:
         assert command in scripts, f"{command} is not in spark-apps [project.scripts]: {sorted(scripts)}"
 
