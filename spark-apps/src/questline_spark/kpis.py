@@ -176,9 +176,10 @@ class DayOutcome:
     day: dt.date
     rows: dict[str, int]
     seconds: float
+    table_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def line(self) -> str:
-        rows = ", ".join(f"{name} {n}" for name, n in self.rows.items())
+        rows = ", ".join(f"{name} {n} ({self.table_seconds.get(name, 0):.1f} s)" for name, n in self.rows.items())
         return f"kpis {self.day}: {rows}; {self.seconds:.1f} s"
 
 
@@ -209,12 +210,13 @@ class KpiJob:
             "next_day": (day + dt.timedelta(days=1)).isoformat(),
             "gap_minutes": self.session_gap_minutes,
         }
-        rows = {}
+        rows, seconds = {}, {}
         for table, template in day_statements():
+            statement_started = time.monotonic()
             ((written,),) = self.execute(template.format(**values))
             if written == 0:
                 # An overwrite of nothing leaves the old partition in place: drop it instead.
                 self.execute(f"DELETE FROM {table.name} WHERE \"{table.partition_column}\" = DATE '{day.isoformat()}'")
             rows[table.name] = written
-            log.debug("%s %s: %d rows, %.1f s", day, table.name, written, time.monotonic() - started)
-        return DayOutcome(day, rows, time.monotonic() - started)
+            seconds[table.name] = time.monotonic() - statement_started
+        return DayOutcome(day, rows, time.monotonic() - started, seconds)
