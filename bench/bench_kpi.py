@@ -96,6 +96,9 @@ def compute(env: dict, *args: str) -> float:
     done = subprocess.run([BIN / "compute-kpis", *args], env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"compute-kpis {' '.join(args)} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    for line in (done.stdout + done.stderr).splitlines():
+        if "kpis 20" in line:  # the job's line per day: rows and seconds per table
+            print("  " + line.split("questline_spark: ", 1)[-1], flush=True)
     return time.monotonic() - started
 
 
