@@ -3,7 +3,6 @@
 The tests write to a topic of their own (questline_stack.scratch.Scratch), never to `events`."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,13 +13,9 @@ import httpx
 import orjson
 from confluent_kafka import Consumer, TopicPartition
 
+from questline_devkit.process import free_port
+
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Gunicorn:

@@ -7,6 +7,7 @@ Kafka producer; worker_exit flushes it.
 
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
@@ -32,6 +33,7 @@ preload_app = False
 bind = _settings.bind
 workers = _settings.workers
 threads = _settings.threads
+reuse_port = _settings.reuse_port
 worker_class = "gthread"
 timeout = _settings.worker_timeout
 graceful_timeout = _settings.graceful_timeout
@@ -70,6 +72,26 @@ def on_starting(server):
     # Files of a previous run would be added to this run's counters.
     for stale in _metrics_dir.glob("*.db"):
         stale.unlink()
+    if server.cfg.reuse_port:
+        for address in server.cfg.bind:  # the command line's -b may override ours
+            refuse_taken_port(address)
+
+
+def refuse_taken_port(address: str) -> None:
+    """With SO_REUSEPORT the workers would quietly share a port another server of the same
+    user already listens on (a second `make api`); a plain bind fails then, so try one."""
+    if address.startswith(("unix:", "fd://")):
+        return
+    host, _, port_text = address.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As gunicorn binds: a port in TIME_WAIT after a restart is free, a listening one is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, int(port_text)))
+        except OSError as exc:
+            raise SystemExit(f"cannot listen on {address}: {exc.strerror} (QUESTLINE_API_BIND)") from None
 
 
 def worker_exit(server, worker):
