@@ -2,7 +2,6 @@
 Kafka, the game API under gunicorn with two workers, a topic of this module only)."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,17 +12,12 @@ import orjson
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
+from questline_devkit.process import free_port
 from questline_loadgen import settings as settings_module
 from questline_loadgen.simulator import run
 from questline_stack.scratch import Scratch
 
 pytestmark = pytest.mark.stack
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +28,7 @@ def topic(kafka_stack):
 
 @pytest.fixture(scope="module")
 def api_url(kafka_stack, topic, tmp_path_factory):
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("loadgen-api") / "gunicorn.log"
     env = {
         **os.environ,
@@ -96,7 +90,7 @@ def test_the_ground_truth_is_exactly_what_a_kafka_consumer_reads(kafka_stack, to
     try:
         before = _end_offsets(consumer, topic)
         settings = settings_module.load(
-            ["--api-url", api_url, "--players", "40", "--rate", "150", "--duration", "6", "--no-progress"],
+            ["--api-url", api_url, "--players", "40", "--rate", "150", "--duration", "10", "--no-progress"],
             {},
             ground_truth=tmp_path / "gt.json",
         )
@@ -106,7 +100,10 @@ def test_the_ground_truth_is_exactly_what_a_kafka_consumer_reads(kafka_stack, to
         consumer.close()
     mine = [r for r in records if (r.get("player_id") or "").startswith(f"{settings.run_id}-")]
     document = orjson.loads((tmp_path / "gt.json").read_bytes())
-    assert document["totals"]["acknowledged"] > 300
+    # Enough events to mean something; how many 10 s bring depends on the machine's load
+    # (115 to 306 in 6 s at load average 28), so this is a floor, not a rate.
+    assert document["totals"]["acknowledged"] >= 100
+    assert len(document["by_event_type"]) >= 5
     assert document["totals"]["unknown"] == 0
     assert sorted(r["event_id"] for r in mine) == sorted(document["acknowledged_event_ids"])
     by_type = {}

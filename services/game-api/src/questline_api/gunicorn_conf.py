@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from gunicorn import glogging as _glogging
+from gunicorn import sock as _gunicorn_sock
 from gunicorn import util as _gunicorn_util
 
 from questline_api import settings as _settings_module
@@ -92,6 +93,24 @@ def refuse_taken_port(address: str) -> None:
             probe.bind((host, int(port_text)))
         except OSError as exc:
             raise SystemExit(f"cannot listen on {address}: {exc.strerror} (QUESTLINE_API_BIND)") from None
+
+
+# With reuse_port gunicorn binds each worker's socket as soon as the worker forks. The kernel
+# then hands that socket its share of new connections while the worker is still loading the
+# app and connecting its producer (seconds on a busy machine: the simulator saw p99 4.6 s), so
+# the worker listens only once it can answer.
+def post_fork(server, worker):
+    if server.cfg.reuse_port:
+        for listener in worker.sockets:
+            listener.close()
+        worker.sockets = []
+
+
+def post_worker_init(worker):
+    if worker.cfg.reuse_port:
+        worker.sockets = _gunicorn_sock.create_sockets(worker.cfg, worker.log)
+        for listener in worker.sockets:
+            _gunicorn_util.close_on_exec(listener)
 
 
 def worker_exit(server, worker):
