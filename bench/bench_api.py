@@ -33,8 +33,9 @@ import time
 from pathlib import Path
 
 import httpx
-from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+
+from questline_stack.scratch import end_offsets
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -117,12 +118,7 @@ def delete_topic(bootstrap: str) -> None:
 
 
 def topic_end(bootstrap: str) -> int:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "questline-bench-watermarks"})
-    try:
-        partitions = consumer.list_topics(BENCH_TOPIC, timeout=10).topics[BENCH_TOPIC].partitions
-        return sum(consumer.get_watermark_offsets(TopicPartition(BENCH_TOPIC, p), timeout=10)[1] for p in partitions)
-    finally:
-        consumer.close()
+    return sum(end_offsets(bootstrap, BENCH_TOPIC).values())
 
 
 class Server:

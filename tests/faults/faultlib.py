@@ -18,7 +18,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from confluent_kafka import Consumer, TopicPartition
 from rich.console import Console
 
 from questline_analytics import accounting, queries
@@ -28,6 +27,7 @@ from questline_devkit import process
 from questline_devkit.process import free_port, free_ports
 from questline_events import TOPIC_EVENTS
 from questline_stack import settings as stack_settings
+from questline_stack.scratch import end_offsets
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -217,15 +217,6 @@ class Supervisor(threading.Thread):
         self._done.set()
         if self.is_alive():
             self.join(10)
-
-
-def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "questline-faults-offsets"})
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
-    finally:
-        consumer.close()
 
 
 class Simulation:

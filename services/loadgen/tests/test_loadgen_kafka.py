@@ -10,12 +10,11 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
 from questline_devkit.process import free_port
 from questline_loadgen import settings as settings_module
 from questline_loadgen.simulator import run
-from questline_stack.scratch import Scratch
+from questline_stack.scratch import Scratch, end_offsets, records_between
 
 pytestmark = pytest.mark.stack
 
@@ -57,47 +56,18 @@ def api_url(kafka_stack, topic, tmp_path_factory):
     server.wait(30)
 
 
-def _end_offsets(consumer: Consumer, topic: str) -> list[TopicPartition]:
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    out = []
-    for p in partitions:
-        _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-        out.append(TopicPartition(topic, p, high))
-    return out
-
-
-def _read_between(consumer: Consumer, start: list[TopicPartition], end: list[TopicPartition]) -> list[dict]:
-    stop_at = {tp.partition: tp.offset for tp in end}
-    consumer.assign(start)
-    remaining = {tp.partition for tp in start if tp.offset < stop_at[tp.partition]}
-    records = []
-    deadline = time.monotonic() + 120
-    while remaining and time.monotonic() < deadline:
-        msg = consumer.poll(1.0)
-        if msg is None or msg.error():
-            continue
-        records.append(orjson.loads(msg.value()))
-        if msg.offset() + 1 >= stop_at[msg.partition()]:
-            remaining.discard(msg.partition())
-    assert not remaining, f"partitions {remaining} were not read to their end within 120s"
-    return records
-
-
 def test_the_ground_truth_is_exactly_what_a_kafka_consumer_reads(kafka_stack, topic, api_url, tmp_path):
-    consumer = Consumer(
-        {"bootstrap.servers": kafka_stack.kafka_bootstrap, "group.id": "loadgen-test", "enable.auto.commit": False}
+    bootstrap = kafka_stack.kafka_bootstrap
+    before = end_offsets(bootstrap, topic)
+    settings = settings_module.load(
+        ["--api-url", api_url, "--players", "40", "--rate", "150", "--duration", "10", "--no-progress"],
+        {},
+        ground_truth=tmp_path / "gt.json",
     )
-    try:
-        before = _end_offsets(consumer, topic)
-        settings = settings_module.load(
-            ["--api-url", api_url, "--players", "40", "--rate", "150", "--duration", "10", "--no-progress"],
-            {},
-            ground_truth=tmp_path / "gt.json",
-        )
-        truth = run(settings)
-        records = _read_between(consumer, before, _end_offsets(consumer, topic))
-    finally:
-        consumer.close()
+    truth = run(settings)
+    records = [
+        orjson.loads(value) for _key, value in records_between(bootstrap, topic, before, end_offsets(bootstrap, topic))
+    ]
     mine = [r for r in records if (r.get("player_id") or "").startswith(f"{settings.run_id}-")]
     document = orjson.loads((tmp_path / "gt.json").read_bytes())
     # Enough events to mean something; how many 10 s bring depends on the machine's load
