@@ -33,8 +33,9 @@ import time
 from pathlib import Path
 
 import httpx
-from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+
+from questline_stack.scratch import end_offsets
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -60,10 +61,36 @@ class Result:
     p50_ms: float
     p99_ms: float
     failed: int  # non-2xx answers and socket errors
+    # CPU per request of the app's gunicorn processes and of the Kafka broker: unlike req/s it
+    # barely moves with other load on the machine, so it compares apps on a busy machine too.
+    server_cpu_ms: float
+    broker_cpu_ms: float
 
     @property
     def events_per_s(self) -> float:
         return self.requests_per_s * self.events_per_request
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its threads so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def workers_of(master: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
+    return [int(pid) for pid in out.split()]
+
+
+def kafka_pid() -> int | None:
+    """The local stack's broker, if this machine's stack runs one."""
+    from questline_devkit.process import running_pid
+    from questline_stack import settings
+
+    return running_pid(settings.load(), "kafka")
 
 
 def kafka_bootstrap() -> str:
@@ -91,12 +118,7 @@ def delete_topic(bootstrap: str) -> None:
 
 
 def topic_end(bootstrap: str) -> int:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "questline-bench-watermarks"})
-    try:
-        partitions = consumer.list_topics(BENCH_TOPIC, timeout=10).topics[BENCH_TOPIC].partitions
-        return sum(consumer.get_watermark_offsets(TopicPartition(BENCH_TOPIC, p), timeout=10)[1] for p in partitions)
-    finally:
-        consumer.close()
+    return sum(end_offsets(bootstrap, BENCH_TOPIC).values())
 
 
 class Server:
@@ -188,13 +210,26 @@ def run_rounds(args, bootstrap: str, workdir: Path, scenarios: list[Scenario]):
                 server.wait("/hello" if s.app else "/readyz")
                 if args.warmup:
                     wrk(server.url + s.path, s.script, args.warmup, s.connections)
+                processes = [server.process.pid, *workers_of(server.process.pid)]
+                broker = kafka_pid()
+                cpu_before = sum(map(cpu_seconds, processes)), cpu_seconds(broker) if broker else 0.0
                 rps, p50, p99, failed = wrk(server.url + s.path, s.script, args.duration, s.connections)
+                cpu_after = sum(map(cpu_seconds, processes)), cpu_seconds(broker) if broker else 0.0
             finally:
                 server.stop()
             if s.events_per_request:
                 appended[s.name] = appended.get(s.name, 0) + topic_end(bootstrap) - before
-            runs.setdefault(s.name, []).append(Result(s.name, rps, s.events_per_request, p50, p99, failed))
-            print(f"round {round_ + 1}: {s.name:20} {rps:9.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms", flush=True)
+            requests = max(1.0, rps * args.duration)
+            server_ms, broker_ms = (
+                (after - before) * 1000 / requests for before, after in zip(cpu_before, cpu_after, strict=True)
+            )
+            result = Result(s.name, rps, s.events_per_request, p50, p99, failed, server_ms, broker_ms)
+            runs.setdefault(s.name, []).append(result)
+            print(
+                f"round {round_ + 1}: {s.name:20} {rps:9.0f} req/s  p50 {p50:.2f} ms  p99 {p99:.2f} ms"
+                f"  CPU/request: app {server_ms:.3f} ms, broker {broker_ms:.3f} ms",
+                flush=True,
+            )
     return runs, appended
 
 
@@ -242,16 +277,17 @@ def main() -> int:
     print(f"\nmedian of {args.rounds} round(s) per scenario:")
     print(
         f"\n{'scenario':20} {'req/s':>9} {'events/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'vs hello':>9}"
-        f" {'failed':>7} {'appended':>9} {'2xx x events':>12}"
+        f" {'failed':>7} {'appended':>9} {'2xx x events':>12} {'app CPU':>8} {'broker CPU':>10}"
     )
     for name, r in results.items():
         accepted = sum(x.events_per_s * args.duration for x in runs[name])
         print(
             f"{r.name:20} {r.requests_per_s:9.0f} {r.events_per_s if r.events_per_request else float('nan'):10.0f}"
             f" {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.requests_per_s / base:8.0%} {r.failed:7d}"
-            f" {appended.get(name, 0):9d} {accepted:12.0f}"
+            f" {appended.get(name, 0):9d} {accepted:12.0f} {r.server_cpu_ms:8.3f} {r.broker_cpu_ms:10.3f}"
         )
-    print("(appended: records Kafka holds from all rounds incl. warm-up; 2xx x events: of the measured runs)")
+    print("(appended: records Kafka holds from all rounds incl. warm-up; 2xx x events: of the measured runs;")
+    print(" CPU: ms of CPU per request in the app's gunicorn processes and in the Kafka broker)")
     single_ratio = single_r.requests_per_s / base
     legacy_ratio = legacy_r.requests_per_s / original_r.requests_per_s
     ok_single = single_ratio >= 0.6 and single_r.p99_ms < 25
@@ -263,11 +299,14 @@ def main() -> int:
     )
     print(f"target batch >= 50,000 events/s: {'met' if ok_batch else 'NOT met'} ({batch_r.events_per_s:,.0f})")
     print(f"target legacy GET >= 1.0x the original: {'met' if ok_legacy else 'NOT met'} ({legacy_ratio:.2f}x)")
+    cpu_ratio = legacy_r.server_cpu_ms / original_r.server_cpu_ms if original_r.server_cpu_ms else float("nan")
+    print(f"legacy GET app CPU per request vs the original's: {cpu_ratio:.2f}x (below 1: ours costs less)")
     print(f"load average at end: {os.getloadavg()[0]:.1f} (other work on the machine skews every number)")
     result_file = os.environ.get("QUESTLINE_BENCH_RESULT")
     if result_file:
         numbers = {r.name: dataclasses.asdict(r) for r in results.values()}
         numbers["ratios"] = {"single_vs_hello": round(single_ratio, 3), "legacy_vs_original": round(legacy_ratio, 3)}
+        numbers["ratios"]["legacy_vs_original_cpu_per_request"] = round(cpu_ratio, 3)
         numbers["batch_events_per_s"] = round(batch_r.events_per_s)
         Path(result_file).write_text(json.dumps(numbers))
     shutil.rmtree(workdir, ignore_errors=True)

@@ -16,7 +16,6 @@ KAFKA_BOOTSTRAP_SERVERS, on a topic of this run only (never the user's `events`)
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,18 +25,13 @@ from pathlib import Path
 import httpx
 import trino
 
+from questline_devkit.process import free_port
 from questline_events import TOPIC_EVENTS, TRINO_CATALOG
 from questline_settings.trino import connect as trino_connect
 from questline_stack import settings as stack_settings
 from questline_stack.scratch import Scratch
 
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait(condition, timeout: float, what: str) -> None:
@@ -56,7 +50,7 @@ def _api_ready(url: str) -> bool:
 
 
 def start_api(logs: Path, topic: str) -> tuple[str, subprocess.Popen | None]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "QUESTLINE_API_BIND": f"127.0.0.1:{port}",

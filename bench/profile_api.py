@@ -11,7 +11,6 @@ callees, and keeps the raw stacks (flamegraph.pl or speedscope read them).
 
 import argparse
 import collections
-import os
 import subprocess
 import sys
 import tempfile
@@ -23,31 +22,17 @@ from bench_api import (
     LEGACY_PATH,
     Server,
     batch_body,
+    cpu_seconds,
     create_topic,
     delete_topic,
     kafka_bootstrap,
+    kafka_pid,
     lua,
+    workers_of,
     wrk,
 )
 
 BIN = Path(sys.executable).parent
-
-
-def workers_of(master: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
-    return [int(pid) for pid in out.split()]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its threads so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def kafka_pid() -> int | None:
-    state = os.environ.get("QUESTLINE_STATE")
-    pid_file = Path(state) / "run" / "kafka.pid" if state else None
-    return int(pid_file.read_text()) if pid_file and pid_file.exists() else None
 
 
 def _frame(text: str) -> str:
@@ -116,8 +101,9 @@ def main() -> int:
         )
         workers = workers_of(server.process.pid)
         watched = {f"worker {pid}": pid for pid in workers} | {"wrk": load.pid}
-        if kafka_pid():
-            watched["kafka broker"] = kafka_pid()
+        broker = kafka_pid()
+        if broker:
+            watched["kafka broker"] = broker
         cpu_before, started = {name: cpu_seconds(pid) for name, pid in watched.items()}, time.monotonic()
         spies = []
         for pid in workers:

@@ -6,13 +6,13 @@ Chromium comes from `make browser-deps` (apt); nothing is downloaded at test tim
 
 import contextlib
 import os
-import socket
 import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
+from questline_devkit.process import free_port
 from questline_events import TRINO_CATALOG
 from questline_settings.trino import connect as trino_connect
 from questline_stack.scratch import Scratch
@@ -37,12 +37,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # Module scope, not session: Playwright's sync API keeps an asyncio loop running
@@ -139,10 +133,10 @@ def api(local_stack, names, pipeline, tmp_path_factory):
 def broken_api(tmp_path_factory):
     """The API with nothing behind it: Kafka and Trino on ports where nobody listens."""
     server = Gunicorn(
-        f"127.0.0.1:{_free_port()}",
+        f"127.0.0.1:{free_port()}",
         tmp_path_factory.mktemp("broken-api") / "gunicorn.log",
         workers=1,
-        QUESTLINE_TRINO_URL=f"http://127.0.0.1:{_free_port()}",
+        QUESTLINE_TRINO_URL=f"http://127.0.0.1:{free_port()}",
         QUESTLINE_API_PRODUCE_TIMEOUT="1",
         QUESTLINE_API_RETRY_AFTER="2",
     ).start(ready_path="/healthz")

@@ -15,22 +15,13 @@ from rich.console import Console
 
 from questline_analytics import queries
 from questline_analytics import settings as analytics_settings
+from questline_api.legacy import LEGACY_ACTIONS
 from questline_demo import driver as demo
 from questline_devkit import process
 from questline_stack.scratch import Scratch
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
 
-# route -> (event_type, description as the original logged it, answer body), issue 21's table.
-ORIGINAL_GAME = {
-    "/": ("default", None, "This is the default response!\n"),
-    "/purchase_a_sword": ("purchase_sword", "large sword", "Sword Purchased!\n"),
-    "/purchase_an_axe": ("purchase_axe", "large axe", "Axe Purchased!\n"),
-    "/purchase_a_shield": ("purchase_shield", "heavy shield", "Axe Purchased!\n"),
-    "/join_a_guild": ("join_guild", "cool guild", "Guild Joined!\n"),
-    "/declare_peace": ("declare_peace", "lastful peace", "Peace declared!\n"),
-    "/declare_a_war": ("declare_war", "destructive war", "War declared!\n"),
-}
 PURCHASES = 1050
 
 
@@ -68,23 +59,25 @@ def test_each_original_route_answers_and_lands_as_the_original_logged_it(pipelin
     player = f"legacy{uuid.uuid4().hex[:12]}"
     headers = {"User-Agent": "ApacheBench/2.3", "Accept": "*/*"}
     with httpx.Client(base_url=api_url, headers=headers, timeout=30) as client:
-        for path, (_type, _description, answer) in ORIGINAL_GAME.items():
-            response = client.get(path, params={"player_id": player})
+        # The routes as the API defines them: test_api_legacy_routes.py holds them against issue
+        # 21's table of the original game; this test follows each one to its row.
+        for action in LEGACY_ACTIONS:
+            response = client.get(action.path, params={"player_id": player})
             assert (response.status_code, response.headers["content-type"], response.text) == (
                 200,
                 "text/plain; charset=utf-8",
-                answer,
-            ), path
+                action.answer,
+            ), action.path
     rows = _rows_when_complete(
         conn,
         'SELECT event_type, description, source, host, "user-agent", accept FROM events WHERE player_id = ?',
         [player],
-        expected=len(ORIGINAL_GAME),
+        expected=len(LEGACY_ACTIONS),
     )
     assert sorted(rows, key=lambda r: r[0]) == sorted(
         (
             (event_type, description, "legacy", api_url.removeprefix("http://"), "ApacheBench/2.3", "*/*")
-            for event_type, description, _answer in ORIGINAL_GAME.values()
+            for event_type, description in ((a.event_type, a.description) for a in LEGACY_ACTIONS)
         ),
         key=lambda r: r[0],
     )

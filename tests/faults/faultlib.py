@@ -8,7 +8,6 @@ the shared one other tests and people use.
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,15 +18,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from confluent_kafka import Consumer, TopicPartition
 from rich.console import Console
 
 from questline_analytics import accounting, queries
 from questline_analytics import settings as analytics_settings
 from questline_demo import driver as demo
 from questline_devkit import process
+from questline_devkit.process import free_port, free_ports
 from questline_events import TOPIC_EVENTS
 from questline_stack import settings as stack_settings
+from questline_stack.scratch import end_offsets
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -56,17 +56,6 @@ SMALL_HEAPS = {
     "QUESTLINE_METASTORE_HEAP": "384m",
     "QUESTLINE_TRINO_HEAP": "1g",
 }
-
-
-def free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def http_status(url: str, timeout: float = 3) -> int | None:
@@ -145,7 +134,7 @@ class IsolatedStack:
     # ------------------------------------------------------------ API and streaming job
     def start_api(self, workers: int = 2) -> str:
         """The game API under gunicorn as a process of this stack, started as `make demo` starts it."""
-        self.api_url = f"http://127.0.0.1:{free_ports(1)[0]}"
+        self.api_url = f"http://127.0.0.1:{free_port()}"
         env = {
             **self.settings.client_env(),
             "QUESTLINE_API_WORKERS": str(workers),
@@ -228,15 +217,6 @@ class Supervisor(threading.Thread):
         self._done.set()
         if self.is_alive():
             self.join(10)
-
-
-def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "questline-faults-offsets"})
-    try:
-        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
-    finally:
-        consumer.close()
 
 
 class Simulation:

@@ -66,9 +66,7 @@ def api(kafka_stack, scratch_topic, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def topic(kafka_stack, scratch_topic):
-    reader = TopicReader(kafka_stack.kafka_bootstrap, scratch_topic)
-    yield reader
-    reader.close()
+    return TopicReader(kafka_stack.kafka_bootstrap, scratch_topic)
 
 
 def _ours(records):

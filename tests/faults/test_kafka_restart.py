@@ -78,7 +78,6 @@ def test_kafka_sigkill_under_load_gives_503s_then_recovers_with_nothing_lost_or_
     truth = simulation.finish(timeout=size["duration"] + 900)
     result = settle(stack, truth)
     on_kafka = Counter(record["event_id"] for _, record in reader.records_since(mark, timeout=120))
-    reader.close()
     (probe_rows,) = (
         stack.trino()
         .cursor()

@@ -17,11 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 import trino
-from confluent_kafka import Consumer, TopicPartition
 
 from questline_events import DATABASE, TOPIC_EVENTS, TRINO_CATALOG
 from questline_settings.trino import connect as trino_connect
-from questline_stack.scratch import end_offsets
+from questline_stack.scratch import end_offsets, records_between
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "services" / "game-api" / "tests"))
@@ -32,26 +31,6 @@ pytestmark = [pytest.mark.stack, pytest.mark.timeout(1200)]
 BIN = Path(sys.executable).parent
 POSTS = 3
 CATCH_UP_SECONDS = 600
-
-
-def _records_between(bootstrap: str, topic: str, start: dict[int, int], end: dict[int, int]) -> list[bytes]:
-    """The values of `topic` from the offsets `start` up to `end` (other writers may share it)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"names-e2e-{uuid.uuid4().hex}"})
-    try:
-        todo = {p: end[p] for p in end if end[p] > start.get(p, 0)}
-        consumer.assign([TopicPartition(topic, p, start.get(p, 0)) for p in todo])
-        values, deadline = [], time.monotonic() + 60
-        while todo and time.monotonic() < deadline:
-            message = consumer.poll(1)
-            if message is None or message.error():
-                continue
-            values.append(message.value())
-            if message.offset() + 1 >= todo.get(message.partition(), 0):
-                todo.pop(message.partition(), None)
-        assert not todo, f"could not read {topic} up to {end}"
-        return values
-    finally:
-        consumer.close()
 
 
 def _trino(url: str, schema: str) -> trino.dbapi.Connection:
@@ -148,7 +127,12 @@ def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and
         assert _count(conn, "purchases", player) == POSTS
 
     # None of the run's events went to the default topic (others may write to it meanwhile) or tables.
-    written = _records_between(bootstrap, TOPIC_EVENTS, default_offsets, end_offsets(bootstrap, TOPIC_EVENTS))
+    written = [
+        value
+        for _key, value in records_between(
+            bootstrap, TOPIC_EVENTS, default_offsets, end_offsets(bootstrap, TOPIC_EVENTS)
+        )
+    ]
     assert not [v for v in written if player.encode() in v]
     with contextlib.closing(_trino(local_stack.trino_url, DATABASE)) as conn:
         assert _count(conn, "events", player) == 0

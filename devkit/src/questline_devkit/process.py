@@ -215,11 +215,21 @@ def rss_mib(pid: int) -> float:
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nobody listens on right now (for a server of a test or benchmark)."""
+    return free_ports(1, host)[0]
+
+
+def free_ports(n: int, host: str = "127.0.0.1") -> list[int]:
+    """`n` distinct such ports (all held at once while they are picked, so none repeats)."""
     import socket
 
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for sock in sockets:
+            sock.bind((host, 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def port_open(host: str, port: int) -> bool:

@@ -3,24 +3,18 @@
 The tests write to a topic of their own (questline_stack.scratch.Scratch), never to `events`."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 import orjson
-from confluent_kafka import Consumer, TopicPartition
+
+from questline_devkit.process import free_port
+from questline_stack.scratch import end_offsets, records_between
 
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Gunicorn:
@@ -75,47 +69,13 @@ class TopicReader:
     """Reads what landed on a topic between a mark and now."""
 
     def __init__(self, bootstrap: str, topic: str):
+        self.bootstrap = bootstrap
         self.topic = topic
-        self.consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"questline-api-tests-{uuid.uuid4().hex}",
-                "enable.auto.commit": False,
-            }
-        )
-        metadata = self.consumer.list_topics(topic, timeout=10)
-        self.partitions = sorted(metadata.topics[topic].partitions)
-
-    def _high_watermarks(self) -> dict[int, int]:
-        return {
-            p: self.consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10)[1]
-            for p in self.partitions
-        }
 
     def mark(self) -> dict[int, int]:
-        return self._high_watermarks()
+        return end_offsets(self.bootstrap, self.topic)
 
     def records_since(self, mark: dict[int, int], timeout: float = 30) -> list[tuple[bytes | None, dict]]:
         """Every record appended after `mark`, up to the current end of each partition."""
-        end = self._high_watermarks()
-        todo = {p for p in self.partitions if end[p] > mark[p]}
-        if not todo:
-            return []
-        self.consumer.assign([TopicPartition(self.topic, p, mark[p]) for p in todo])
-        records = []
-        deadline = time.monotonic() + timeout
-        while todo and time.monotonic() < deadline:
-            message = self.consumer.poll(1.0)
-            if message is None or message.error():
-                continue
-            if message.partition() in todo and message.offset() < end[message.partition()]:
-                records.append((message.key(), orjson.loads(message.value())))
-            if message.offset() >= end[message.partition()] - 1:
-                todo.discard(message.partition())
-        self.consumer.unassign()
-        if todo:
-            raise TimeoutError(f"partitions {sorted(todo)} were not read to their end within {timeout}s")
-        return records
-
-    def close(self) -> None:
-        self.consumer.close()
+        records = records_between(self.bootstrap, self.topic, mark, self.mark(), timeout)
+        return [(key, orjson.loads(value)) for key, value in records]

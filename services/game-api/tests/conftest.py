@@ -53,9 +53,7 @@ def api_url(kafka_bootstrap, scratch_topic, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def topic(kafka_bootstrap, scratch_topic):
-    reader = TopicReader(kafka_bootstrap, scratch_topic)
-    yield reader
-    reader.close()
+    return TopicReader(kafka_bootstrap, scratch_topic)
 
 
 @pytest.fixture(scope="session")

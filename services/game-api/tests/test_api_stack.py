@@ -5,8 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from api_stack import Gunicorn, free_port
+from api_stack import Gunicorn
 
+from questline_devkit.process import free_port
 from questline_events import validate_event
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(600)]

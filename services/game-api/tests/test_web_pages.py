@@ -6,7 +6,6 @@ check what the server sends and how often it would ask Trino.
 
 import datetime as dt
 import re
-import socket
 import threading
 
 import pytest
@@ -14,14 +13,9 @@ import pytest
 from questline_api.app import create_app
 from questline_api.settings import SettingsError, load
 from questline_api.web.dashboard import DashboardData, Snapshot
+from questline_devkit.process import free_port
 
 KAFKA = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Clock:
@@ -75,7 +69,7 @@ def test_dashboard_data_without_a_trino_url_says_so_and_is_not_an_error(client):
 
 
 def test_dashboard_data_with_trino_down_says_unreachable_and_why(producer):
-    trino_url = f"http://127.0.0.1:{_closed_port()}"
+    trino_url = f"http://127.0.0.1:{free_port()}"
     app = create_app(load({**KAFKA, "QUESTLINE_TRINO_URL": trino_url}), producer=producer)
     body = app.test_client().get("/dashboard/data.json").json
     assert body["status"] == "unreachable"

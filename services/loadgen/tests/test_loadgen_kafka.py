@@ -2,7 +2,6 @@
 Kafka, the game API under gunicorn with two workers, a topic of this module only)."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,19 +10,13 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
+from questline_devkit.process import free_port
 from questline_loadgen import settings as settings_module
 from questline_loadgen.simulator import run
-from questline_stack.scratch import Scratch
+from questline_stack.scratch import Scratch, end_offsets, records_between
 
 pytestmark = pytest.mark.stack
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +27,7 @@ def topic(kafka_stack):
 
 @pytest.fixture(scope="module")
 def api_url(kafka_stack, topic, tmp_path_factory):
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("loadgen-api") / "gunicorn.log"
     env = {
         **os.environ,
@@ -63,50 +56,24 @@ def api_url(kafka_stack, topic, tmp_path_factory):
     server.wait(30)
 
 
-def _end_offsets(consumer: Consumer, topic: str) -> list[TopicPartition]:
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    out = []
-    for p in partitions:
-        _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-        out.append(TopicPartition(topic, p, high))
-    return out
-
-
-def _read_between(consumer: Consumer, start: list[TopicPartition], end: list[TopicPartition]) -> list[dict]:
-    stop_at = {tp.partition: tp.offset for tp in end}
-    consumer.assign(start)
-    remaining = {tp.partition for tp in start if tp.offset < stop_at[tp.partition]}
-    records = []
-    deadline = time.monotonic() + 120
-    while remaining and time.monotonic() < deadline:
-        msg = consumer.poll(1.0)
-        if msg is None or msg.error():
-            continue
-        records.append(orjson.loads(msg.value()))
-        if msg.offset() + 1 >= stop_at[msg.partition()]:
-            remaining.discard(msg.partition())
-    assert not remaining, f"partitions {remaining} were not read to their end within 120s"
-    return records
-
-
 def test_the_ground_truth_is_exactly_what_a_kafka_consumer_reads(kafka_stack, topic, api_url, tmp_path):
-    consumer = Consumer(
-        {"bootstrap.servers": kafka_stack.kafka_bootstrap, "group.id": "loadgen-test", "enable.auto.commit": False}
+    bootstrap = kafka_stack.kafka_bootstrap
+    before = end_offsets(bootstrap, topic)
+    settings = settings_module.load(
+        ["--api-url", api_url, "--players", "40", "--rate", "150", "--duration", "10", "--no-progress"],
+        {},
+        ground_truth=tmp_path / "gt.json",
     )
-    try:
-        before = _end_offsets(consumer, topic)
-        settings = settings_module.load(
-            ["--api-url", api_url, "--players", "40", "--rate", "150", "--duration", "6", "--no-progress"],
-            {},
-            ground_truth=tmp_path / "gt.json",
-        )
-        truth = run(settings)
-        records = _read_between(consumer, before, _end_offsets(consumer, topic))
-    finally:
-        consumer.close()
+    truth = run(settings)
+    records = [
+        orjson.loads(value) for _key, value in records_between(bootstrap, topic, before, end_offsets(bootstrap, topic))
+    ]
     mine = [r for r in records if (r.get("player_id") or "").startswith(f"{settings.run_id}-")]
     document = orjson.loads((tmp_path / "gt.json").read_bytes())
-    assert document["totals"]["acknowledged"] > 300
+    # Enough events to mean something; how many 10 s bring depends on the machine's load
+    # (115 to 306 in 6 s at load average 28), so this is a floor, not a rate.
+    assert document["totals"]["acknowledged"] >= 100
+    assert len(document["by_event_type"]) >= 5
     assert document["totals"]["unknown"] == 0
     assert sorted(r["event_id"] for r in mine) == sorted(document["acknowledged_event_ids"])
     by_type = {}

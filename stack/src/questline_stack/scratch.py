@@ -13,6 +13,7 @@ behind without touching a run still going.
 import contextlib
 import os
 import re
+import time
 import uuid
 from collections.abc import Iterable
 
@@ -21,7 +22,7 @@ from questline_events import DATABASE, TABLES, TOPIC_EVENTS, TRINO_CATALOG
 from questline_stack.components.hdfs import Hdfs
 from questline_stack.settings import Settings
 
-__all__ = ["HDFS_DIR", "Scratch", "end_offsets", "remove", "snapshot", "sweep"]
+__all__ = ["HDFS_DIR", "Scratch", "end_offsets", "records_between", "remove", "snapshot", "sweep"]
 
 HDFS_DIR = "/questline-tests"
 _NAME = re.compile(r"questline[-_]test[-_](?P<label>[a-z0-9]+)[-_](?P<pid>\d+)[-_][0-9a-f]+")
@@ -207,6 +208,36 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
         return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in metadata.partitions}
     finally:
         consumer.close()
+
+
+def records_between(
+    bootstrap: str, topic: str, start: dict[int, int], end: dict[int, int], timeout: float = 60
+) -> list[tuple[bytes | None, bytes]]:
+    """(key, value) of every record of `topic` from the offsets `start` up to `end` (as
+    end_offsets gives them), partition by partition; other writers may share the topic."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    todo = {p: stop for p, stop in end.items() if stop > start.get(p, 0)}
+    if not todo:
+        return []
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"questline-read-{uuid.uuid4().hex}"})
+    try:
+        consumer.assign([TopicPartition(topic, p, start.get(p, 0)) for p in todo])
+        records = []
+        deadline = time.monotonic() + timeout
+        while todo and time.monotonic() < deadline:
+            message = consumer.poll(1.0)
+            if message is None or message.error() or message.partition() not in todo:
+                continue
+            if message.offset() < todo[message.partition()]:
+                records.append((message.key(), message.value()))
+            if message.offset() + 1 >= todo[message.partition()]:
+                del todo[message.partition()]
+    finally:
+        consumer.close()
+    if todo:
+        raise TimeoutError(f"partitions {sorted(todo)} of {topic} were not read up to {end} within {timeout}s")
+    return records
 
 
 def snapshot(stack: Settings) -> dict[str, dict | None]:

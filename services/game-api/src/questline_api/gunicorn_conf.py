@@ -7,10 +7,12 @@ Kafka producer; worker_exit flushes it.
 
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
 from gunicorn import glogging as _glogging
+from gunicorn import sock as _gunicorn_sock
 from gunicorn import util as _gunicorn_util
 
 from questline_api import settings as _settings_module
@@ -32,6 +34,7 @@ preload_app = False
 bind = _settings.bind
 workers = _settings.workers
 threads = _settings.threads
+reuse_port = _settings.reuse_port
 worker_class = "gthread"
 timeout = _settings.worker_timeout
 graceful_timeout = _settings.graceful_timeout
@@ -70,6 +73,44 @@ def on_starting(server):
     # Files of a previous run would be added to this run's counters.
     for stale in _metrics_dir.glob("*.db"):
         stale.unlink()
+    if server.cfg.reuse_port:
+        for address in server.cfg.bind:  # the command line's -b may override ours
+            refuse_taken_port(address)
+
+
+def refuse_taken_port(address: str) -> None:
+    """With SO_REUSEPORT the workers would quietly share a port another server of the same
+    user already listens on (a second `make api`); a plain bind fails then, so try one."""
+    if address.startswith(("unix:", "fd://")):
+        return
+    host, _, port_text = address.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As gunicorn binds: a port in TIME_WAIT after a restart is free, a listening one is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, int(port_text)))
+        except OSError as exc:
+            raise SystemExit(f"cannot listen on {address}: {exc.strerror} (QUESTLINE_API_BIND)") from None
+
+
+# With reuse_port gunicorn binds each worker's socket as soon as the worker forks. The kernel
+# then hands that socket its share of new connections while the worker is still loading the
+# app and connecting its producer (seconds on a busy machine: the simulator saw p99 4.6 s), so
+# the worker listens only once it can answer.
+def post_fork(server, worker):
+    if server.cfg.reuse_port:
+        for listener in worker.sockets:
+            listener.close()
+        worker.sockets = []
+
+
+def post_worker_init(worker):
+    if worker.cfg.reuse_port:
+        worker.sockets = _gunicorn_sock.create_sockets(worker.cfg, worker.log)
+        for listener in worker.sockets:
+            _gunicorn_util.close_on_exec(listener)
 
 
 def worker_exit(server, worker):

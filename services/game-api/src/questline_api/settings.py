@@ -75,7 +75,12 @@ class Settings:
     # gunicorn
     bind: str
     workers: int
+    # A request holds its thread while it waits for Kafka, so a worker serves at most
+    # `threads` requests at once: more threads than a worker's share of the connections.
     threads: int
+    # Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new
+    # connections over them; on one shared socket a busy worker accepted every connection.
+    reuse_port: bool
     worker_timeout: int
     graceful_timeout: int
     keepalive: int
@@ -155,7 +160,8 @@ def load(env=None) -> Settings:
         access_log=flag("QUESTLINE_API_ACCESS_LOG", False, env=env),
         bind=text("QUESTLINE_API_BIND", "0.0.0.0:8000", env=env),
         workers=number("QUESTLINE_API_WORKERS", 2, low=1, high=64, unit="processes", env=env),
-        threads=number("QUESTLINE_API_THREADS", 8, low=1, high=256, unit="threads per worker", env=env),
+        threads=number("QUESTLINE_API_THREADS", 16, low=1, high=256, unit="threads per worker", env=env),
+        reuse_port=flag("QUESTLINE_API_REUSE_PORT", True, env=env),
         worker_timeout=number("QUESTLINE_API_WORKER_TIMEOUT", 30, low=1, high=3600, unit="seconds", env=env),
         graceful_timeout=number("QUESTLINE_API_GRACEFUL_TIMEOUT", 15, low=1, high=3600, unit="seconds", env=env),
         keepalive=number("QUESTLINE_API_KEEPALIVE", 5, low=0, high=3600, unit="seconds", env=env),
