@@ -47,6 +47,7 @@ PORT_VARIABLES = (
     "QUESTLINE_POSTGRES_PORT",
     "QUESTLINE_METASTORE_PORT",
     "QUESTLINE_TRINO_PORT",
+    "QUESTLINE_TRINO_HTTPS_PORT",
 )
 # Laptop-sized heaps: this stack runs beside the shared one on a 2-core machine.
 SMALL_HEAPS = {
