@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from questline_events import TRINO_CATALOG
-from questline_settings.trino import connect as trino_connect
 from questline_stack.scratch import Scratch
 
 REPO = Path(__file__).resolve().parents[2]
@@ -123,7 +122,7 @@ def api(local_stack, names, pipeline, tmp_path_factory):
         local_stack.kafka_bootstrap,
         tmp_path_factory.mktemp("browser-api") / "gunicorn.log",
         workers=2,
-        QUESTLINE_TRINO_URL=local_stack.trino_url,
+        **local_stack.trino_env("dashboard"),
         QUESTLINE_EVENTS_TOPIC=names.topic,
         QUESTLINE_DATABASE=names.database,
         QUESTLINE_API_DASHBOARD_CACHE_SECONDS="2",
@@ -153,9 +152,7 @@ def broken_api(tmp_path_factory):
 @pytest.fixture(scope="session")
 def trino_cursor(local_stack, pipeline):
     """A cursor on the run's database."""
-    with contextlib.closing(
-        trino_connect(local_stack.trino_url, user="browser-tests", catalog=TRINO_CATALOG, schema=pipeline.database)
-    ) as conn:
+    with contextlib.closing(local_stack.trino_connect(catalog=TRINO_CATALOG, schema=pipeline.database)) as conn:
         yield conn.cursor()
 
 

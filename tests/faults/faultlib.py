@@ -26,7 +26,7 @@ from questline_analytics import accounting, queries
 from questline_analytics import settings as analytics_settings
 from questline_demo import driver as demo
 from questline_devkit import process
-from questline_events import TOPIC_EVENTS
+from questline_events import TOPIC_EVENTS, TRINO_PIPELINE_USER
 from questline_stack import settings as stack_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -132,7 +132,8 @@ class IsolatedStack:
 
     @property
     def client_env(self) -> dict[str, str]:
-        return {**self.env, **self.settings.client_env()}
+        """What the Spark jobs of this stack are started with (as the pipeline user)."""
+        return {**self.env, **self.settings.client_env(), **self.settings.trino_env(TRINO_PIPELINE_USER)}
 
     def kill(self, name: str) -> int:
         """SIGKILL a component's process group; its pid."""
@@ -197,7 +198,7 @@ class IsolatedStack:
         from questline_spark import settings as spark_settings
 
         saved = dict(os.environ)
-        os.environ.update(self.settings.client_env())
+        os.environ.update(self.client_env)
         try:
             return spark_settings.load()
         finally:
@@ -205,8 +206,7 @@ class IsolatedStack:
             os.environ.update(saved)
 
     def trino(self):
-        env = {"QUESTLINE_TRINO_URL": self.settings.trino_url, "QUESTLINE_TRINO_USER": "questline-faults"}
-        return queries.connect(analytics_settings.load(env))
+        return queries.connect(analytics_settings.load(self.settings.trino_env("report")))
 
 
 class Supervisor(threading.Thread):

@@ -19,8 +19,7 @@ import pytest
 import trino
 from confluent_kafka import Consumer, TopicPartition
 
-from questline_events import DATABASE, TOPIC_EVENTS, TRINO_CATALOG
-from questline_settings.trino import connect as trino_connect
+from questline_events import DATABASE, TOPIC_EVENTS, TRINO_CATALOG, TRINO_PIPELINE_USER
 from questline_stack.scratch import end_offsets
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,8 +53,8 @@ def _records_between(bootstrap: str, topic: str, start: dict[int, int], end: dic
         consumer.close()
 
 
-def _trino(url: str, schema: str) -> trino.dbapi.Connection:
-    return trino_connect(url, user="names-e2e", catalog=TRINO_CATALOG, schema=schema)
+def _trino(stack, schema: str) -> trino.dbapi.Connection:
+    return stack.trino_connect("analyst", catalog=TRINO_CATALOG, schema=schema)
 
 
 def _count(conn: trino.dbapi.Connection, table: str, player_id: str) -> int:
@@ -74,6 +73,7 @@ def streaming_job(local_stack, scratch, log_path: Path):
     env = {
         **os.environ,
         **local_stack.client_env(),
+        **local_stack.trino_env(TRINO_PIPELINE_USER),
         **scratch.env,
         "QUESTLINE_STREAM_STARTING_OFFSETS": "earliest",
         "QUESTLINE_STREAM_TRIGGER_SECONDS": "2",
@@ -110,7 +110,7 @@ def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and
         bootstrap,
         tmp_path / "gunicorn.log",
         workers=1,
-        QUESTLINE_TRINO_URL=local_stack.trino_url,
+        **local_stack.trino_env("dashboard"),
         QUESTLINE_API_DASHBOARD_CACHE_SECONDS="1",
         **names,
     ).start()
@@ -126,7 +126,7 @@ def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and
                 assert answer.status_code == 202, answer.text
             assert sum(end_offsets(bootstrap, names["QUESTLINE_EVENTS_TOPIC"]).values()) == POSTS
 
-            with contextlib.closing(_trino(local_stack.trino_url, database)) as conn:
+            with contextlib.closing(_trino(local_stack, database)) as conn:
                 deadline = time.monotonic() + CATCH_UP_SECONDS
                 while _count(conn, "purchases", player) < POSTS:
                     assert stream.poll() is None, f"the streaming job exited; log {tmp_path / 'stream.log'}"
@@ -142,7 +142,7 @@ def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and
         api.stop()
 
     # The report reads it too, by the same variable.
-    report = analytics_settings.load({**local_stack.client_env(), **names})
+    report = analytics_settings.load({**local_stack.trino_env("report"), **names})
     assert report.schema == database
     with contextlib.closing(queries.connect(report)) as conn:
         assert _count(conn, "purchases", player) == POSTS
@@ -150,5 +150,5 @@ def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and
     # None of the run's events went to the default topic (others may write to it meanwhile) or tables.
     written = _records_between(bootstrap, TOPIC_EVENTS, default_offsets, end_offsets(bootstrap, TOPIC_EVENTS))
     assert not [v for v in written if player.encode() in v]
-    with contextlib.closing(_trino(local_stack.trino_url, DATABASE)) as conn:
+    with contextlib.closing(_trino(local_stack, DATABASE)) as conn:
         assert _count(conn, "events", player) == 0

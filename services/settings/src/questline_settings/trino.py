@@ -41,9 +41,7 @@ class TrinoLogin:
         return connect(url, user=self.user, password=self.password, ca_file=self.ca_file, **options)
 
 
-def trino_login(
-    default_user: str, *, url: str | None, env: Mapping[str, str] | None = None
-) -> TrinoLogin:
+def trino_login(default_user: str, *, url: str | None, env: Mapping[str, str] | None = None) -> TrinoLogin:
     """QUESTLINE_TRINO_USER (default `default_user`), the password read from
     QUESTLINE_TRINO_PASSWORD_FILE and QUESTLINE_TRINO_CA_FILE, checked against the URL they go to."""
     user = text(USER_VARIABLE, default_user, env=env)

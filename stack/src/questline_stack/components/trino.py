@@ -177,7 +177,9 @@ class Trino(Component):
             _properties({"password-authenticator.name": "file", "file.password-file": auth.password_db})
         )
         (self._etc / "access-control.properties").write_text(
-            _properties({"access-control.name": "file", "security.config-file": auth.rules, "security.refresh-period": "5s"})
+            _properties(
+                {"access-control.name": "file", "security.config-file": auth.rules, "security.refresh-period": "5s"}
+            )
         )
         (self._etc / "hdfs-site.xml").write_text(_HDFS_SITE.format(hdfs_uri=s.hdfs_uri))
         (catalog / f"{s.trino_catalog}.properties").write_text(
@@ -215,7 +217,10 @@ class Trino(Component):
                     f"--etc-dir={self._etc}",
                     f"--data-dir={self._data_dir}",
                 ],
-                env={"JAVA_HOME": str(self.s.trino_java_home), "TRINO_SHARED_SECRET": TrinoAuth(self.s).shared_secret()},
+                env={
+                    "JAVA_HOME": str(self.s.trino_java_home),
+                    "TRINO_SHARED_SECRET": TrinoAuth(self.s).shared_secret(),
+                },
                 cwd=self.state_home,
             )
         process.wait_until(self.s, "trino", self.ready)
