@@ -204,6 +204,10 @@ class Trino(Component):
         )
 
     def start(self) -> None:
+        config = self._etc / "config.properties"
+        if process.running_pid(self.s, "trino") is not None and "PASSWORD" not in config.read_text():
+            # Started before Trino had users (issue 20): its clients now log in over HTTPS.
+            process.stop(self.s, "trino")
         if process.running_pid(self.s, "trino") is None:
             self._write_config()
             # The launcher keeps its own pid file; a stale one (after a kill) must not stop it.
