@@ -67,6 +67,10 @@ def _heap_mib(heap: str) -> int:
     return amount * 1024 if unit == "g" else amount
 
 
+def _text(path: Path) -> str:
+    return path.read_text() if path.is_file() else ""
+
+
 def _properties(values: dict[str, object]) -> str:
     return "".join(f"{key}={value}\n" for key, value in values.items())
 
@@ -205,7 +209,7 @@ class Trino(Component):
 
     def start(self) -> None:
         config = self._etc / "config.properties"
-        if process.running_pid(self.s, "trino") is not None and "PASSWORD" not in config.read_text():
+        if process.running_pid(self.s, "trino") is not None and "PASSWORD" not in _text(config):
             # Started before Trino had users (issue 20): its clients now log in over HTTPS.
             process.stop(self.s, "trino")
         if process.running_pid(self.s, "trino") is None:
