@@ -161,7 +161,8 @@ def test_an_existing_secret_replaces_the_generated_one(render):
         for env in c.get("env", [])
         if "secretKeyRef" in env.get("valueFrom", {})
     }
-    assert refs == {"questline-metastore-db"}
+    # The other reference: Trino's shared secret (the Trino Secrets: test_trino_auth_chart.py).
+    assert refs == {"questline-metastore-db", "questline-trino-auth"}
 
 
 def _selected_by(policy, labels):
