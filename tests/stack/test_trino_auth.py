@@ -29,8 +29,8 @@ def table(stack):
         db = f"{TRINO_CATALOG}.{scratch.database}"
         sql(f"CREATE SCHEMA {db} WITH (location = '{scratch.location}')")
         sql(
-            f"CREATE TABLE {db}.events (event_id varchar, event_date varchar) "
-            f"WITH (format = 'PARQUET', partitioned_by = ARRAY['event_date'], external_location = '{scratch.location}/events')"
+            f"CREATE TABLE {db}.events (event_id varchar, event_date varchar) WITH (format = 'PARQUET', "
+            f"partitioned_by = ARRAY['event_date'], external_location = '{scratch.location}/events')"
         )
         sql(f"INSERT INTO {db}.events VALUES ('a', '2026-01-01')")
         yield scratch.database
