@@ -95,7 +95,7 @@ test-cluster: venv tools ## the stack on the one-node cluster for real: deploy, 
 # ---------------------------------------------------------------- game API (docs/api.md)
 .PHONY: api bench-deps bench-api
 api: venv ## run the game API locally on :8000 against the stack's Kafka (make stack-up first)
-	@eval "$$($(STACK) env)" && exec $(VENV)/bin/gunicorn -c python:questline_api.gunicorn_conf
+	@eval "$$($(STACK) env --trino-user dashboard)" && exec $(VENV)/bin/gunicorn -c python:questline_api.gunicorn_conf
 bench-deps: ## install the benchmark's load client (wrk, Debian package; root)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk; }
 bench-api: venv bench-deps ## benchmark: hello baseline vs single event vs batch; original-style game vs legacy GET (BENCH_FLAGS=--port 18000)
@@ -219,6 +219,6 @@ demo: venv ## the main job: players -> API -> Kafka -> Spark -> HDFS/Hive -> Tri
 demo-stop: venv ## stop the API and the streaming job `make demo` left running (make stack-down stops the rest)
 	@$(VENV)/bin/questline-demo --stop
 report: venv ## print the analytics report from Trino and write report.html
-	@eval "$$($(STACK) env)" && $(VENV)/bin/questline report
+	@eval "$$($(STACK) env --trino-user report)" && $(VENV)/bin/questline report
 bench: venv ## run every bench/bench_*.py; results in bench/results/ (JSON + Markdown summary)
 	@$(PY) bench/run_all.py

@@ -35,22 +35,24 @@ from api_stack import Gunicorn  # noqa: E402
 
 from questline_api.settings import load  # noqa: E402
 from questline_api.web.dashboard import collect, connect, utc_now  # noqa: E402
-from questline_settings.trino import connect as trino_connect  # noqa: E402
+from questline_stack import settings as stack_settings  # noqa: E402
 
 BIN = Path(sys.executable).parent
 QUERIES_PER_REFRESH = 4
-DASHBOARD_USER = "questline-dashboard"
+DASHBOARD_USER = "dashboard"
 
 
 def stack_env() -> dict[str, str]:
     subprocess.run([BIN / "questline-stack", "up"], check=True, capture_output=True)
-    printed = subprocess.run([BIN / "questline-stack", "env"], check=True, capture_output=True, text=True).stdout
+    printed = subprocess.run(
+        [BIN / "questline-stack", "env", "--trino-user", DASHBOARD_USER], check=True, capture_output=True, text=True
+    ).stdout
     return dict(line.removeprefix("export ").split("=", 1) for line in printed.splitlines() if "=" in line)
 
 
-def dashboard_queries_since(trino_url: str, since: dt.datetime) -> int:
+def dashboard_queries_since(since: dt.datetime) -> int:
     # Another user, so that this query is not counted among the dashboard's.
-    cursor = trino_connect(trino_url, user="questline-bench").cursor()
+    cursor = stack_settings.load().trino_connect("analyst").cursor()
     cursor.execute(
         'SELECT count(*) FROM system.runtime.queries WHERE "user" = ? AND created >= ?',
         [DASHBOARD_USER, since.replace(tzinfo=None)],
@@ -97,7 +99,7 @@ def main() -> None:
             env["KAFKA_BOOTSTRAP_SERVERS"],
             Path(tmp) / "gunicorn.log",
             workers=2,
-            QUESTLINE_TRINO_URL=env["QUESTLINE_TRINO_URL"],
+            **{k: v for k, v in env.items() if k.startswith("QUESTLINE_TRINO_")},
             QUESTLINE_API_DASHBOARD_CACHE_SECONDS="5",
         ).start()
         try:
@@ -107,7 +109,7 @@ def main() -> None:
             with concurrent.futures.ThreadPoolExecutor(args.browsers) as pool:
                 runs = list(pool.map(lambda _: browser(url, args.poll, until), range(args.browsers)))
             # Trino lists a query once it is created; a refresh in flight at the end is counted too.
-            trino_queries = dashboard_queries_since(env["QUESTLINE_TRINO_URL"], since)
+            trino_queries = dashboard_queries_since(since)
         finally:
             server.stop()
 

@@ -27,7 +27,6 @@ import trino
 
 from questline_devkit.process import free_port
 from questline_events import TOPIC_EVENTS, TRINO_CATALOG
-from questline_settings.trino import connect as trino_connect
 from questline_stack import settings as stack_settings
 from questline_stack.scratch import Scratch
 
@@ -101,7 +100,7 @@ def measure(args, scratch: Scratch) -> None:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    conn = trino_connect(os.environ["QUESTLINE_TRINO_URL"], user="bench", catalog=TRINO_CATALOG, schema=database)
+    conn = stack_settings.load().trino_connect("analyst", catalog=TRINO_CATALOG, schema=database)
     cursor = conn.cursor()
 
     def visible(event_id: str) -> bool:

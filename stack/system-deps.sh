@@ -3,6 +3,7 @@
 #   postgresql-15  the Hive metastore's database
 #   maven          resolves the Kafka/Hadoop/Hive/Spark jars from Maven Central
 #   openjdk-17     the default JVM (Trino uses the Temurin 25 JDK beside it)
+#   openssl        makes Trino's CA and server certificate at the first `up` (docs/security.md)
 set -euo pipefail
 
 need=()
@@ -10,6 +11,7 @@ need=()
 command -v mvn >/dev/null || need+=(maven)
 [ -x /usr/lib/jvm/java-17-openjdk-amd64/bin/java ] || need+=(openjdk-17-jdk-headless)
 command -v setpriv >/dev/null || need+=(util-linux)
+command -v openssl >/dev/null || need+=(openssl)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "[system-deps] all present"

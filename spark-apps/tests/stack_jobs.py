@@ -12,8 +12,7 @@ from pathlib import Path
 import trino
 from confluent_kafka import Producer
 
-from questline_events import TRINO_CATALOG
-from questline_settings.trino import connect as trino_connect
+from questline_events import TRINO_CATALOG, TRINO_PIPELINE_USER
 from questline_stack.scratch import Scratch
 from questline_stack.settings import Settings
 
@@ -25,6 +24,7 @@ class Run:
     stack), removed by `remove()` after the jobs it started are stopped."""
 
     def __init__(self, stack: Settings, logs: Path, partitions: int = 2):
+        self.stack = stack
         self.scratch = Scratch(stack, "sparkjobs", partitions).create()
         self.id = self.scratch.database.removeprefix("questline_test_")
         self.topic = self.scratch.topic
@@ -32,6 +32,7 @@ class Run:
         self.env = {
             **os.environ,
             **stack.client_env(),
+            **stack.trino_env(TRINO_PIPELINE_USER),
             **self.scratch.env,
             "QUESTLINE_STREAM_TRIGGER_SECONDS": "1",
             "QUESTLINE_SPARK_DRIVER_MEMORY": "768m",
@@ -39,7 +40,7 @@ class Run:
         self.logs = logs
         self.processes: list[subprocess.Popen] = []
         self.producer = Producer({"bootstrap.servers": stack.kafka_bootstrap, "acks": "all", "linger.ms": 5})
-        self.trino = trino_connect(stack.trino_url, user="spark-it", catalog=TRINO_CATALOG)
+        self.trino = stack.trino_connect(catalog=TRINO_CATALOG)
 
     def remove(self) -> None:
         for process in self.processes:

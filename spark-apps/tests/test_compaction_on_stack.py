@@ -16,7 +16,6 @@ from spark_events import PAYLOADS, make_event
 from stack_jobs import Run, kill, wait_until
 
 from questline_events import TRINO_CATALOG, utc_timestamp
-from questline_settings.trino import connect as trino_connect
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(2400)]
 
@@ -78,7 +77,7 @@ class Watcher(threading.Thread):
 
     def __init__(self, run: Run, day: dt.date):
         super().__init__(daemon=True)
-        self.trino = trino_connect(run.env["QUESTLINE_TRINO_URL"], user="compaction-watcher", catalog=TRINO_CATALOG)
+        self.trino = run.stack.trino_connect("analyst", catalog=TRINO_CATALOG)  # it only reads
         self.sql = (
             f"SELECT count(*), count(DISTINCT event_id) FROM \"{run.database}\".events WHERE event_date = '{day}'"
         )

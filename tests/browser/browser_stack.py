@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from questline_events import TRINO_PIPELINE_USER
 from questline_stack.scratch import Scratch
 from questline_stack.settings import Settings
 
@@ -21,6 +22,7 @@ class StreamingJob:
         env = {
             **os.environ,
             **stack.client_env(),
+            **stack.trino_env(TRINO_PIPELINE_USER),
             **scratch.env,
             "QUESTLINE_STREAM_STARTING_OFFSETS": "earliest",
             "QUESTLINE_STREAM_TRIGGER_SECONDS": "2",

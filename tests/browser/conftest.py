@@ -14,7 +14,6 @@ import pytest
 
 from questline_devkit.process import free_port
 from questline_events import TRINO_CATALOG
-from questline_settings.trino import connect as trino_connect
 from questline_stack.scratch import Scratch
 
 REPO = Path(__file__).resolve().parents[2]
@@ -117,7 +116,7 @@ def api(local_stack, names, pipeline, tmp_path_factory):
         local_stack.kafka_bootstrap,
         tmp_path_factory.mktemp("browser-api") / "gunicorn.log",
         workers=2,
-        QUESTLINE_TRINO_URL=local_stack.trino_url,
+        **local_stack.trino_env("dashboard"),
         QUESTLINE_EVENTS_TOPIC=names.topic,
         QUESTLINE_DATABASE=names.database,
         QUESTLINE_API_DASHBOARD_CACHE_SECONDS="2",
@@ -147,9 +146,7 @@ def broken_api(tmp_path_factory):
 @pytest.fixture(scope="session")
 def trino_cursor(local_stack, pipeline):
     """A cursor on the run's database."""
-    with contextlib.closing(
-        trino_connect(local_stack.trino_url, user="browser-tests", catalog=TRINO_CATALOG, schema=pipeline.database)
-    ) as conn:
+    with contextlib.closing(local_stack.trino_connect(catalog=TRINO_CATALOG, schema=pipeline.database)) as conn:
         yield conn.cursor()
 
 

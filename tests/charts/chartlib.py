@@ -131,3 +131,15 @@ def replicas(resource: dict[str, Any]) -> int:
 
 def is_helm_test(resource: dict[str, Any]) -> bool:
     return resource.get("metadata", {}).get("annotations", {}).get("helm.sh/hook") == "test"
+
+
+def mounted_here(env: dict[str, str], tmp_path) -> dict[str, str]:
+    """The env with each *_FILE path (a file the pod mounts from a Secret) moved to a stand-in file
+    here, so that a settings module that reads the file (QUESTLINE_TRINO_PASSWORD_FILE) loads."""
+    moved = dict(env)
+    for name in env:
+        if name.endswith("_FILE"):
+            stand_in = tmp_path / name
+            stand_in.write_text("stand-in for a file mounted from a Secret\n")
+            moved[name] = str(stand_in)
+    return moved

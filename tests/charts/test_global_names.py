@@ -7,7 +7,7 @@ the API Deployment."""
 import re
 
 import pytest
-from chartlib import pod_specs
+from chartlib import mounted_here, pod_specs
 
 from questline_events import DATABASE, TOPIC_EVENTS, TRINO_CATALOG
 
@@ -73,19 +73,19 @@ def _names(settings) -> dict[str, str]:
     return {"topic": settings.events_topic, "database": settings.database, "catalog": settings.trino_catalog}
 
 
-def test_the_api_and_the_spark_drivers_load_the_values(overridden, monkeypatch):
+def test_the_api_and_the_spark_drivers_load_the_values(overridden, monkeypatch, tmp_path):
     from test_names_agree import API_SETTINGS, SPARK_SETTINGS, load_settings_module
 
     want, resources, _ = overridden
     api_settings = load_settings_module(API_SETTINGS, "global_names_api_settings")
     spark_settings = load_settings_module(SPARK_SETTINGS, "global_names_spark_settings")
     (api,) = [c for r, c in containers(resources) if r["metadata"]["name"] == "questline-api" and c["name"] == "api"]
-    loaded = api_settings.load(env_of(api))
+    loaded = api_settings.load(mounted_here(env_of(api), tmp_path))
     assert _names(loaded) == want
     drivers = [c for _, c in containers(resources) if c["name"] == "driver"]
     assert len(drivers) == 4  # stream, batch, compaction, tables
     for driver in drivers:
-        for name, value in env_of(driver).items():
+        for name, value in mounted_here(env_of(driver), tmp_path).items():
             monkeypatch.setenv(name, value)
         loaded = spark_settings.load()
         assert _names(loaded) == want

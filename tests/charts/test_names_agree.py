@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from chartlib import REPO, SCENARIOS, pod_specs
+from chartlib import REPO, SCENARIOS, mounted_here, pod_specs
 
 from questline_events import DATABASE, TABLES, TOPIC_EVENTS
 
@@ -19,6 +19,9 @@ pytestmark = pytest.mark.charts
 
 API_SETTINGS = REPO / "services/game-api/src/questline_api/settings.py"
 SPARK_SETTINGS = REPO / "spark-apps/src/questline_spark/settings.py"
+# The Trino login (QUESTLINE_TRINO_USER, _PASSWORD_FILE, _CA_FILE), read for a settings module
+# that calls trino_login().
+TRINO_LOGIN = REPO / "services/settings/src/questline_settings/trino.py"
 # Read by software other than our settings modules: prometheus_client (multiprocess
 # metrics), and Spark / pyspark in the driver pods (POD_* feed PYSPARK_SUBMIT_ARGS).
 NOT_OURS = {"PROMETHEUS_MULTIPROC_DIR", "SPARK_CONF_DIR", "PYSPARK_SUBMIT_ARGS", "POD_IP", "POD_NAME"}
@@ -27,7 +30,7 @@ NOT_OURS = {"PROMETHEUS_MULTIPROC_DIR", "SPARK_CONF_DIR", "PYSPARK_SUBMIT_ARGS",
 def names_read_by(module: Path) -> set[str]:
     """Environment variable names a settings module mentions as string literals."""
     tree = ast.parse(module.read_text())
-    return {
+    names = {
         node.value
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant)
@@ -35,6 +38,8 @@ def names_read_by(module: Path) -> set[str]:
         and (node.value.startswith("QUESTLINE_") or node.value == "KAFKA_BOOTSTRAP_SERVERS")
         and node.value.isupper()
     }
+    calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    return names | names_read_by(TRINO_LOGIN) if "trino_login" in calls else names
 
 
 def load_settings_module(path: Path, name: str):
@@ -67,7 +72,7 @@ def env_of(container) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("files", SCENARIOS.values(), ids=SCENARIOS.keys())
-def test_api_environment_is_exactly_what_the_api_settings_read_and_loads(render, files):
+def test_api_environment_is_exactly_what_the_api_settings_read_and_loads(render, files, tmp_path):
     _, resources = render(files)
     read = names_read_by(API_SETTINGS)
     settings = load_settings_module(API_SETTINGS, "chart_test_api_settings")
@@ -75,12 +80,12 @@ def test_api_environment_is_exactly_what_the_api_settings_read_and_loads(render,
         env = env_of(c)
         unknown = set(env) - read - NOT_OURS
         assert not unknown, f"{r['metadata']['name']} sets variables questline_api.settings never reads: {unknown}"
-        loaded = settings.load(env)
+        loaded = settings.load(mounted_here(env, tmp_path))
         assert loaded.bind.endswith(f":{c['ports'][0]['containerPort']}")
 
 
 @pytest.mark.parametrize("files", SCENARIOS.values(), ids=SCENARIOS.keys())
-def test_spark_environment_is_exactly_what_the_spark_settings_read_and_loads(render, files, monkeypatch):
+def test_spark_environment_is_exactly_what_the_spark_settings_read_and_loads(render, files, monkeypatch, tmp_path):
     _, resources = render(files)
     read = names_read_by(SPARK_SETTINGS)
     settings = load_settings_module(SPARK_SETTINGS, "chart_test_spark_settings")
@@ -91,7 +96,7 @@ def test_spark_environment_is_exactly_what_the_spark_settings_read_and_loads(ren
         assert not unknown, f"{r['metadata']['name']} sets variables questline_spark.settings never reads: {unknown}"
         for name in list(read):
             monkeypatch.delenv(name, raising=False)
-        for name, value in env.items():
+        for name, value in mounted_here(env, tmp_path).items():
             monkeypatch.setenv(name, value)
         loaded = settings.load()
         assert loaded.events_topic == TOPIC_EVENTS

@@ -28,7 +28,6 @@ from questline_analytics import accounting
 from questline_kind import cli, kube, smoke, tools
 from questline_kind import settings as kind_settings
 from questline_loadgen.settings import default_artifacts_dir
-from questline_settings.trino import connect as trino_connect
 
 pytestmark = pytest.mark.cluster
 
@@ -118,19 +117,32 @@ def deployed() -> Deployed:
 
 
 def _trino_url(d: Deployed) -> str:
-    """Trino through its Service's cluster IP (the node's kube-proxy routes it from this host)."""
+    """Trino's HTTPS port through its Service's cluster IP (the node's kube-proxy routes it from this host)."""
     if d.settings.trino_url:
         return d.settings.trino_url
     api = kube.api_client(d.settings)
     service = client.CoreV1Api(api).read_namespaced_service(d.settings.trino_service, NAMESPACE)
-    port = next(p.port for p in service.spec.ports if p.name in ("http", None) or p.port == 8080)
-    return f"http://{service.spec.cluster_ip}:{port}"
+    port = next(p.port for p in service.spec.ports if p.name == "https")
+    return f"https://{service.spec.cluster_ip}:{port}"
 
 
 def _trino(d: Deployed):
-    """Trino at its Service, on the catalog and database the release gave the API."""
-    names = smoke.deployed_names(kube.api_client(d.settings), NAMESPACE)
-    return trino_connect(_trino_url(d), user="questline-cluster-test", catalog=names.catalog, schema=names.database)
+    """Trino at its Service as the smoke user, on the catalog and database the release gave the API.
+    The certificate names the Service, not its cluster IP: checked against the Service's name."""
+    import requests.adapters
+
+    api = kube.api_client(d.settings)
+    names = smoke.deployed_names(api, NAMESPACE)
+    login = smoke.deployed_login(api, d.settings)
+
+    class ServiceName(requests.adapters.HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, assert_hostname=d.settings.trino_service, **kwargs)
+
+    session = requests.Session()
+    session.verify = str(login.ca_file)
+    session.mount("https://", ServiceName())
+    return login.connect(_trino_url(d), catalog=names.catalog, schema=names.database, http_session=session)
 
 
 def test_every_pod_becomes_ready(deployed):

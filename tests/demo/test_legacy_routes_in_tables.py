@@ -18,6 +18,7 @@ from questline_analytics import settings as analytics_settings
 from questline_api.legacy import LEGACY_ACTIONS
 from questline_demo import driver as demo
 from questline_devkit import process
+from questline_events import TRINO_PIPELINE_USER
 from questline_stack.scratch import Scratch
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
@@ -34,10 +35,14 @@ def pipeline(local_stack):
         api_url = f"http://127.0.0.1:{process.free_port()}"
         api, stream = demo.demo_processes(scratch.database)
         try:
-            demo.run_checked([demo.console_script("create-tables")], env, "create-tables")
+            demo.run_checked(
+                [demo.console_script("create-tables")],
+                {**env, **local_stack.trino_env(TRINO_PIPELINE_USER)},
+                "create-tables",
+            )
             demo.start_api(local_stack, console, api_url, env, api)
             demo.start_stream(local_stack, console, env, stream)
-            conn = queries.connect(analytics_settings.load({**os.environ, **env}))
+            conn = queries.connect(analytics_settings.load({**os.environ, **env, **local_stack.trino_env("report")}))
             demo.probe_pipeline(local_stack, console, conn, api_url, timeout=600, stream=stream)
             yield api_url, conn
         finally:

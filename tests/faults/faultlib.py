@@ -25,7 +25,7 @@ from questline_analytics import settings as analytics_settings
 from questline_demo import driver as demo
 from questline_devkit import process
 from questline_devkit.process import free_port, free_ports
-from questline_events import TOPIC_EVENTS
+from questline_events import TOPIC_EVENTS, TRINO_PIPELINE_USER
 from questline_stack import settings as stack_settings
 from questline_stack.scratch import end_offsets
 
@@ -47,6 +47,7 @@ PORT_VARIABLES = (
     "QUESTLINE_POSTGRES_PORT",
     "QUESTLINE_METASTORE_PORT",
     "QUESTLINE_TRINO_PORT",
+    "QUESTLINE_TRINO_HTTPS_PORT",
 )
 # Laptop-sized heaps: this stack runs beside the shared one on a 2-core machine.
 SMALL_HEAPS = {
@@ -120,7 +121,8 @@ class IsolatedStack:
 
     @property
     def client_env(self) -> dict[str, str]:
-        return {**self.env, **self.settings.client_env()}
+        """What the Spark jobs of this stack are started with (as the pipeline user)."""
+        return {**self.env, **self.settings.client_env(), **self.settings.trino_env(TRINO_PIPELINE_USER)}
 
     def kill(self, name: str) -> int:
         """SIGKILL a component's process group; its pid."""
@@ -185,7 +187,7 @@ class IsolatedStack:
         from questline_spark import settings as spark_settings
 
         saved = dict(os.environ)
-        os.environ.update(self.settings.client_env())
+        os.environ.update(self.client_env)
         try:
             return spark_settings.load()
         finally:
@@ -193,8 +195,7 @@ class IsolatedStack:
             os.environ.update(saved)
 
     def trino(self):
-        env = {"QUESTLINE_TRINO_URL": self.settings.trino_url, "QUESTLINE_TRINO_USER": "questline-faults"}
-        return queries.connect(analytics_settings.load(env))
+        return queries.connect(analytics_settings.load(self.settings.trino_env("report")))
 
 
 class Supervisor(threading.Thread):

@@ -111,15 +111,33 @@ def test_no_values_file_holds_a_password_or_token():
     assert not found
 
 
+def _secret_volume_mounts(spec, container) -> list[str]:
+    """The mount paths of the container's volumes that hold only Secrets (secret, or projected secrets)."""
+    secret_volumes = {
+        v["name"]
+        for v in spec.get("volumes", [])
+        if "secret" in v or ("projected" in v and all("secret" in s for s in v["projected"]["sources"]))
+    }
+    return [m["mountPath"] for m in container.get("volumeMounts", []) if m["name"] in secret_volumes]
+
+
 @pytest.mark.parametrize("files", SCENARIOS.values(), ids=SCENARIOS.keys())
 def test_secret_like_environment_comes_from_secrets_never_literals(render, files):
+    """A secret-like variable comes from a Secret; one ending in _FILE may name a file instead,
+    and that file must be in a volume mounted from a Secret (QUESTLINE_TRINO_PASSWORD_FILE)."""
     _, resources = render(files)
     for r in resources:
         for spec in pod_specs(r):
             for c in _containers(spec):
                 for env in c.get("env", []):
-                    if SECRET_WORDS.search(env["name"]):
-                        assert "valueFrom" in env and "value" not in env, (r["metadata"]["name"], env["name"])
+                    if not SECRET_WORDS.search(env["name"]):
+                        continue
+                    where = (r["metadata"]["name"], env["name"])
+                    if env["name"].endswith("_FILE") and "value" in env:
+                        mounts = _secret_volume_mounts(spec, c)
+                        assert any(env["value"].startswith(m.rstrip("/") + "/") for m in mounts), where
+                    else:
+                        assert "valueFrom" in env and "value" not in env, where
 
 
 def test_generated_database_password_is_random_not_a_default(render):
@@ -143,7 +161,8 @@ def test_an_existing_secret_replaces_the_generated_one(render):
         for env in c.get("env", [])
         if "secretKeyRef" in env.get("valueFrom", {})
     }
-    assert refs == {"questline-metastore-db"}
+    # The other reference: Trino's shared secret (the Trino Secrets: test_trino_auth_chart.py).
+    assert refs == {"questline-metastore-db", "questline-trino-auth"}
 
 
 def _selected_by(policy, labels):

@@ -18,8 +18,7 @@ import httpx
 import pytest
 import trino
 
-from questline_events import DATABASE, TOPIC_EVENTS, TRINO_CATALOG
-from questline_settings.trino import connect as trino_connect
+from questline_events import DATABASE, TOPIC_EVENTS, TRINO_CATALOG, TRINO_PIPELINE_USER
 from questline_stack.scratch import end_offsets, records_between
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,8 +32,8 @@ POSTS = 3
 CATCH_UP_SECONDS = 600
 
 
-def _trino(url: str, schema: str) -> trino.dbapi.Connection:
-    return trino_connect(url, user="names-e2e", catalog=TRINO_CATALOG, schema=schema)
+def _trino(stack, schema: str) -> trino.dbapi.Connection:
+    return stack.trino_connect("analyst", catalog=TRINO_CATALOG, schema=schema)
 
 
 def _count(conn: trino.dbapi.Connection, table: str, player_id: str) -> int:
@@ -53,6 +52,7 @@ def streaming_job(local_stack, scratch, log_path: Path):
     env = {
         **os.environ,
         **local_stack.client_env(),
+        **local_stack.trino_env(TRINO_PIPELINE_USER),
         **scratch.env,
         "QUESTLINE_STREAM_STARTING_OFFSETS": "earliest",
         "QUESTLINE_STREAM_TRIGGER_SECONDS": "2",
@@ -89,7 +89,7 @@ def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and
         bootstrap,
         tmp_path / "gunicorn.log",
         workers=1,
-        QUESTLINE_TRINO_URL=local_stack.trino_url,
+        **local_stack.trino_env("dashboard"),
         QUESTLINE_API_DASHBOARD_CACHE_SECONDS="1",
         **names,
     ).start()
@@ -105,7 +105,7 @@ def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and
                 assert answer.status_code == 202, answer.text
             assert sum(end_offsets(bootstrap, names["QUESTLINE_EVENTS_TOPIC"]).values()) == POSTS
 
-            with contextlib.closing(_trino(local_stack.trino_url, database)) as conn:
+            with contextlib.closing(_trino(local_stack, database)) as conn:
                 deadline = time.monotonic() + CATCH_UP_SECONDS
                 while _count(conn, "purchases", player) < POSTS:
                     assert stream.poll() is None, f"the streaming job exited; log {tmp_path / 'stream.log'}"
@@ -121,7 +121,7 @@ def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and
         api.stop()
 
     # The report reads it too, by the same variable.
-    report = analytics_settings.load({**local_stack.client_env(), **names})
+    report = analytics_settings.load({**local_stack.trino_env("report"), **names})
     assert report.schema == database
     with contextlib.closing(queries.connect(report)) as conn:
         assert _count(conn, "purchases", player) == POSTS
@@ -134,5 +134,5 @@ def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and
         )
     ]
     assert not [v for v in written if player.encode() in v]
-    with contextlib.closing(_trino(local_stack.trino_url, DATABASE)) as conn:
+    with contextlib.closing(_trino(local_stack, DATABASE)) as conn:
         assert _count(conn, "events", player) == 0

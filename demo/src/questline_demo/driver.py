@@ -27,7 +27,7 @@ from rich.console import Console
 from questline_analytics import accounting, queries, report
 from questline_analytics import settings as analytics_settings
 from questline_devkit import process
-from questline_events import DATABASE
+from questline_events import DATABASE, TRINO_PIPELINE_USER
 from questline_loadgen import run_and_summarise
 from questline_loadgen import settings as loadgen_settings
 from questline_loadgen.credentials import LOGIN_PATH
@@ -103,7 +103,13 @@ def start_api(stack, console: Console, api_url: str, env: dict[str, str], name: 
         console.print(f"an API started elsewhere (e.g. `make api`) already answers at {api_url}; using it")
         return
     parts = urlsplit(api_url)
-    api_env = {**env, **api_auth_env(stack), "QUESTLINE_API_BIND": f"{parts.hostname}:{parts.port or 80}"}
+    # Trino's users: each process logs in as its own (docs/security.md); the dashboard only reads.
+    api_env = {
+        **stack.trino_env("dashboard"),
+        **env,
+        **api_auth_env(stack),
+        "QUESTLINE_API_BIND": f"{parts.hostname}:{parts.port or 80}",
+    }
     pid = process.spawn(
         stack, name, [console_script("gunicorn"), "-c", "python:questline_api.gunicorn_conf"], env=api_env
     )
@@ -115,7 +121,7 @@ def start_stream(stack, console: Console, env: dict[str, str], name: str = STREA
     if process.running_pid(stack, name) is not None:
         console.print(f"streaming job already running (pid {process.running_pid(stack, name)})")
         return
-    pid = process.spawn(stack, name, [console_script(STREAM)], env=env)
+    pid = process.spawn(stack, name, [console_script(STREAM)], env={**stack.trino_env(TRINO_PIPELINE_USER), **env})
     console.print(f"streaming job started: pid {pid}, log {process.log_file(stack, name)}")
 
 
@@ -180,14 +186,14 @@ def run_demo(simulator_argv: Sequence[str], console: Console) -> int:
     run_checked([console_script("questline-stack"), "up"], {}, "questline-stack up")
     env = stack.client_env()
     os.environ.update(env)
-    analytics = analytics_settings.load(os.environ)
+    analytics = analytics_settings.load({**os.environ, **stack.trino_env("report")})
     sim = loadgen_settings.load(simulator_argv, os.environ)
     artifacts = sim.ground_truth_path.parent
 
     api, stream = demo_processes(analytics.schema)
 
     step(f"tables: database `{analytics.schema}` and its tables in the Hive metastore (idempotent)")
-    run_checked([console_script("create-tables")], env, "create-tables")
+    run_checked([console_script("create-tables")], {**env, **stack.trino_env(TRINO_PIPELINE_USER)}, "create-tables")
 
     step(f"game API: gunicorn at {sim.api_url}")
     start_api(stack, console, sim.api_url, env, api)

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from questline_devkit.artifacts import cache_dir
 from questline_devkit.versions import repo_root
 from questline_settings import SettingsError, http_url, number, text
-from questline_settings.trino import trino_url
+from questline_settings.trino import TrinoLogin, trino_login, trino_url
 
 __all__ = ["Settings", "SettingsError", "load"]
 
@@ -22,6 +22,9 @@ class Settings:
     ingress_host: str  # the Host header it sends (the Ingress rule's host); defaults to the URL's host
     kube_context: str  # where the smoke test looks for readiness and Trino (kind's context by default)
     trino_url: str | None  # None: the smoke test port-forwards the Trino service itself
+    # QUESTLINE_TRINO_USER (default `smoke`), _PASSWORD_FILE, _CA_FILE; without a password file the
+    # smoke test reads the smoke user's password and the CA from the release's Secrets.
+    trino_login: TrinoLogin
     trino_service: str
     timeout: float  # how long the smoke test waits for readiness, then for the counts
     node_context: str  # the one-node cluster's context (`make node-up`)
@@ -51,6 +54,7 @@ def _ingress_host(url: str) -> str:
 def load() -> Settings:
     cluster_name = text("QUESTLINE_KIND_CLUSTER", "questline")
     ingress_url = http_url("QUESTLINE_INGRESS_URL", "http://questline.localtest.me", example="http://host[:port]")
+    url = trino_url("QUESTLINE_TRINO_URL")
     return Settings(
         repo=repo_root(),
         cache_dir=cache_dir(),
@@ -59,7 +63,8 @@ def load() -> Settings:
         ingress_url=ingress_url,
         ingress_host=_ingress_host(ingress_url),
         kube_context=text("QUESTLINE_KUBE_CONTEXT", f"kind-{cluster_name}"),
-        trino_url=trino_url("QUESTLINE_TRINO_URL"),
+        trino_url=url,
+        trino_login=trino_login("smoke", url=url),
         trino_service=text("QUESTLINE_TRINO_SERVICE", "questline-trino"),
         timeout=number("QUESTLINE_SMOKE_TIMEOUT", 900.0, float, low=1, high=86_400, unit="seconds"),
         node_context=text("QUESTLINE_NODE_CONTEXT", "questline-node"),

@@ -9,13 +9,16 @@ global.database and global.catalog), read from its Deployment: one chart value, 
 second setting of the smoke test's own that could disagree.
 """
 
+import base64
 import collections
 import contextlib
 import re
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import NamedTuple
 
 import httpx
@@ -25,7 +28,7 @@ from questline_events.names import DATABASE, EVENT_FAMILIES, TOPIC_EVENTS, TRINO
 from questline_kind import kube, tools
 from questline_kind.settings import Settings
 from questline_settings import kafka_topic, sql_name
-from questline_settings.trino import connect as trino_connect
+from questline_settings.trino import TrinoLogin
 
 
 class SmokeFailure(AssertionError):
@@ -126,7 +129,7 @@ def trino_url(settings: Settings) -> Iterator[str]:
         raise SmokeFailure("kubectl not found and QUESTLINE_TRINO_URL not set: no way to reach Trino")
     forward = subprocess.Popen(
         [kubectl, "--context", settings.kube_context, "--namespace", settings.namespace,
-         "port-forward", f"service/{settings.trino_service}", ":8080"],
+         "port-forward", f"service/{settings.trino_service}", ":8443"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
@@ -134,15 +137,32 @@ def trino_url(settings: Settings) -> Iterator[str]:
         match = re.search(r"127\.0\.0\.1:(\d+)", line)
         if not match:
             raise SmokeFailure(f"kubectl port-forward to service/{settings.trino_service} failed: {line.strip()}")
-        yield f"http://127.0.0.1:{match.group(1)}"
+        yield f"https://127.0.0.1:{match.group(1)}"  # the certificate names 127.0.0.1 for this
     finally:
         forward.terminate()
         forward.wait(timeout=10)
 
 
-def table_counts(url: str, names: Names, player_id: str) -> dict[str, collections.Counter]:
+def deployed_login(api, settings: Settings) -> TrinoLogin:
+    """The smoke test's Trino login: the password and CA files its settings name, else the `smoke`
+    user's password and the CA from the Secrets the release generated (`<release>-trino-auth`,
+    `<release>-trino-tls`; the release is named after the namespace)."""
+    if settings.trino_login.password is not None:
+        return settings.trino_login
+    from kubernetes import client
+
+    core = client.CoreV1Api(api)
+    auth = core.read_namespaced_secret(f"{settings.namespace}-trino-auth", settings.namespace).data
+    tls = core.read_namespaced_secret(f"{settings.namespace}-trino-tls", settings.namespace).data
+    ca_file = Path(tempfile.mkdtemp(prefix="questline-smoke-")) / "ca.crt"
+    ca_file.write_bytes(base64.b64decode(tls["ca.crt"]))
+    password = base64.b64decode(auth[f"password-{settings.trino_login.user}"]).decode()
+    return TrinoLogin(settings.trino_login.user, password, settings.trino_login.ca_file or ca_file)
+
+
+def table_counts(url: str, login: TrinoLogin, names: Names, player_id: str) -> dict[str, collections.Counter]:
     """event_type counts of one player in `events` and in each family table."""
-    connection = trino_connect(url, user="questline-smoke", catalog=names.catalog, schema=names.database)
+    connection = login.connect(url, catalog=names.catalog, schema=names.database)
     with contextlib.closing(connection):
         cursor = connection.cursor()
         counts = {}
@@ -164,6 +184,7 @@ def run(settings: Settings) -> SmokeResult:
     api = kube.api_client(settings)
     kube.wait_until_ready(api, settings.namespace, timeout=settings.timeout)
     names = deployed_names(api, settings.namespace)
+    login = deployed_login(api, settings)
     player_id = f"smoke-{uuid.uuid4().hex[:12]}"
     post_traffic(settings, player_id)
     want = expected_counts(player_id)
@@ -171,7 +192,7 @@ def run(settings: Settings) -> SmokeResult:
     with trino_url(settings) as url:
         while True:
             try:
-                got = table_counts(url, names, player_id)
+                got = table_counts(url, login, names, player_id)
             except trino.exceptions.TrinoQueryError as exc:  # tables may not be registered yet
                 got = {"error": collections.Counter({str(exc.message): 1})}
             if got == want:

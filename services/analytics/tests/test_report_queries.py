@@ -6,6 +6,7 @@ so the queries are checked against the columns the real tables have.
 
 import datetime as dt
 import decimal
+import os
 
 import pytest
 
@@ -79,9 +80,10 @@ def conn(local_stack):
 
 
 def _scratch_copy(scratch: Scratch):
-    settings = settings_module.load()
+    # The report reads as its own user; the pipeline user (the only writer) makes the tables.
+    settings = settings_module.load({**os.environ, **scratch.stack.trino_env("report")})
     schema, base = scratch.database, scratch.location
-    admin = queries.connect(settings, schema="default")
+    admin = scratch.stack.trino_connect(catalog=settings.catalog)
     cursor = admin.cursor()
     cursor.execute(f"CREATE SCHEMA hive.{schema} WITH (location = '{base}')")
     cursor.fetchall()

@@ -14,7 +14,6 @@ import time
 import requests
 import trino
 
-from questline_settings.trino import connect
 from questline_spark.settings import Settings
 from questline_spark.tables import TableSpec, trino_create_table
 
@@ -28,7 +27,7 @@ class Catalog:
     def __init__(self, settings: Settings):
         self.catalog = settings.trino_catalog
         self.schema = settings.database
-        self._connection = connect(settings.trino_url, user=settings.trino_user, catalog=settings.trino_catalog)
+        self._connection = settings.trino_login.connect(settings.trino_url, catalog=settings.trino_catalog)
 
     def execute(self, sql: str, params: tuple | None = None) -> list[tuple]:
         """Run one statement. Every statement here is idempotent, so a Trino that is

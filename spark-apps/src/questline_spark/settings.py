@@ -9,7 +9,7 @@ import dataclasses
 import os
 import re
 
-from questline_events import DATABASE, TOPIC_EVENTS, TRINO_CATALOG
+from questline_events import DATABASE, TOPIC_EVENTS, TRINO_CATALOG, TRINO_PIPELINE_USER
 from questline_settings import (
     SettingsError,
     flag,
@@ -22,7 +22,7 @@ from questline_settings import (
     sql_name,
     text,
 )
-from questline_settings.trino import trino_url
+from questline_settings.trino import TrinoLogin, trino_login, trino_url
 
 __all__ = [
     "CompactionSettings",
@@ -45,7 +45,7 @@ class Settings:
     database: str
     trino_url: str
     trino_catalog: str
-    trino_user: str
+    trino_login: TrinoLogin  # the pipeline's: QUESTLINE_TRINO_USER (default `pipeline`), _PASSWORD_FILE, _CA_FILE
     spark_master: str
     spark_jars: tuple[str, ...]
     driver_memory: str
@@ -74,15 +74,16 @@ def _hdfs_uri() -> str:
 
 def load() -> Settings:
     hdfs = _hdfs_uri()
+    url = trino_url("QUESTLINE_TRINO_URL", required=True)
     return Settings(
         kafka_bootstrap_servers=kafka_bootstrap_servers("KAFKA_BOOTSTRAP_SERVERS"),
         events_topic=kafka_topic("QUESTLINE_EVENTS_TOPIC", TOPIC_EVENTS),
         hdfs_uri=hdfs,
         warehouse_dir=text("QUESTLINE_WAREHOUSE_DIR", f"{hdfs}/questline/warehouse").rstrip("/"),
         database=sql_name("QUESTLINE_DATABASE", DATABASE),
-        trino_url=trino_url("QUESTLINE_TRINO_URL", required=True),
+        trino_url=url,
         trino_catalog=sql_name("QUESTLINE_TRINO_CATALOG", TRINO_CATALOG),
-        trino_user=text("QUESTLINE_TRINO_USER", "questline-spark"),
+        trino_login=trino_login(TRINO_PIPELINE_USER, url=url),
         spark_master=text("QUESTLINE_SPARK_MASTER", "local[2]"),
         spark_jars=tuple(j.strip() for j in text("QUESTLINE_SPARK_JARS", "").split(",") if j.strip()),
         driver_memory=jvm_size("QUESTLINE_SPARK_DRIVER_MEMORY", "1g"),

@@ -112,7 +112,6 @@ def spark_session(s: Settings, app_name: str):
 
 
 def check_spark_to_trino(s: Settings, run_id: str, rows: int = 1234) -> None:
-    from questline_settings.trino import connect
 
     table = f"check_{run_id}"
     location = f"{s.hdfs_uri}/tmp/questline-stack-check/{table}"
@@ -123,7 +122,7 @@ def check_spark_to_trino(s: Settings, run_id: str, rows: int = 1234) -> None:
         spark.stop()
     log(f"check: Spark wrote {rows} rows as Parquet to {location}")
 
-    conn = connect(s.trino_url, user="questline-check", catalog=s.trino_catalog)
+    conn = s.trino_connect(catalog=s.trino_catalog)  # the pipeline: it creates a schema and a table
     cur = conn.cursor()
 
     def sql(statement: str) -> list:

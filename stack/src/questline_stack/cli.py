@@ -17,6 +17,7 @@ import time
 from questline_devkit import process
 from questline_devkit.artifacts import FetchError, log
 from questline_devkit.process import StartError
+from questline_events import TRINO_USERS
 from questline_settings import SettingsError
 from questline_stack.components import all_components
 from questline_stack.settings import load
@@ -111,7 +112,10 @@ def cmd_check(s, args):
 
 
 def cmd_env(s, args):
-    for key, value in s.client_env().items():
+    env = s.client_env()
+    if args.trino_user:
+        env.update(s.trino_env(args.trino_user))
+    for key, value in env.items():
         print(f"export {key}={value}")
 
 
@@ -142,6 +146,11 @@ def main(argv=None) -> int:
     p = sub.add_parser("check", help="end-to-end check of the running stack")
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("env", help="print client settings as shell exports")
+    p.add_argument(
+        "--trino-user",
+        choices=TRINO_USERS,
+        help="also log in to Trino as this user (QUESTLINE_TRINO_USER, _PASSWORD_FILE; docs/security.md)",
+    )
     p.set_defaults(func=cmd_env)
     args = parser.parse_args(argv)
     try:

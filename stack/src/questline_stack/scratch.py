@@ -112,9 +112,8 @@ def _hdfs_up(stack: Settings) -> bool:
 
 @contextlib.contextmanager
 def _trino(stack: Settings):
-    from questline_settings.trino import connect
-
-    with contextlib.closing(connect(stack.trino_url, user="questline-tests", catalog=TRINO_CATALOG)) as conn:
+    # The pipeline user: the only one that may drop what the runs made.
+    with contextlib.closing(stack.trino_connect(catalog=TRINO_CATALOG)) as conn:
         cursor = conn.cursor()
 
         def query(sql: str) -> list[list]:

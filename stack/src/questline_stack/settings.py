@@ -10,8 +10,9 @@ from pathlib import Path
 from questline_devkit.artifacts import cache_dir
 from questline_devkit.process import StateDirLayout, start_timeout
 from questline_devkit.versions import versions
-from questline_events import TOPIC_EVENTS, TRINO_CATALOG
+from questline_events import TOPIC_EVENTS, TRINO_CATALOG, TRINO_PIPELINE_USER
 from questline_settings import SettingsError, jvm_size, kafka_topic, local_state_dir, number, path, port, sql_name, text
+from questline_settings.trino import TrinoLogin
 
 __all__ = ["Settings", "SettingsError", "load"]
 
@@ -42,6 +43,8 @@ class Settings(StateDirLayout):
     events_partitions: int
     events_topic: str  # created at `up` (auto-creation is off), as the chart's topic Job does
     trino_catalog: str  # the name of Trino's Hive catalog (its catalog file)
+    # --- Trino's users and TLS (issue 20, docs/security.md "Trino") ---
+    trino_https_port: int  # clients query here; the HTTP port serves only Trino itself and /v1/info
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -57,7 +60,41 @@ class Settings(StateDirLayout):
 
     @property
     def trino_url(self) -> str:
+        """Where clients query: HTTPS, with a password (questline_stack.components.trino_auth)."""
+        return f"https://{self.host}:{self.trino_https_port}"
+
+    @property
+    def trino_http_url(self) -> str:
+        """Trino's plain HTTP port: discovery, /v1/info; any user is refused there."""
         return f"http://{self.host}:{self.trino_port}"
+
+    @property
+    def trino_auth_dir(self) -> Path:
+        """The certificate, password file, rules and each user's password, made at the first `up`."""
+        return self.state_dir / "trino" / "auth"
+
+    @property
+    def trino_ca_file(self) -> Path:
+        return self.trino_auth_dir / "ca.pem"
+
+    def trino_password_file(self, user: str) -> Path:
+        return self.trino_auth_dir / "passwords" / user
+
+    def trino_env(self, user: str) -> dict[str, str]:
+        """The variables a component reads to log in to Trino as `user` (one of TRINO_USERS)."""
+        return {
+            "QUESTLINE_TRINO_URL": self.trino_url,
+            "QUESTLINE_TRINO_USER": user,
+            "QUESTLINE_TRINO_PASSWORD_FILE": str(self.trino_password_file(user)),
+            "QUESTLINE_TRINO_CA_FILE": str(self.trino_ca_file),
+        }
+
+    def trino_login(self, user: str = TRINO_PIPELINE_USER) -> TrinoLogin:
+        return TrinoLogin(user, self.trino_password_file(user).read_text().strip(), self.trino_ca_file)
+
+    def trino_connect(self, user: str = TRINO_PIPELINE_USER, **options):
+        """A connection to the stack's Trino as `user` (by default the pipeline, which may write)."""
+        return self.trino_login(user).connect(self.trino_url, **options)
 
     def client_env(self) -> dict[str, str]:
         """What a client of the stack (API, Spark jobs, tests) needs, as env vars."""
@@ -67,6 +104,7 @@ class Settings(StateDirLayout):
             "QUESTLINE_METASTORE_URI": self.metastore_uri,
             "QUESTLINE_METASTORE_DB_URL": _metastore_db_url(self),
             "QUESTLINE_TRINO_URL": self.trino_url,
+            "QUESTLINE_TRINO_CA_FILE": str(self.trino_ca_file),  # the user: trino_env(user)
             "JAVA_HOME": str(self.java_home),
             "QUESTLINE_SPARK_JARS": ",".join(str(p) for p in _spark_jars(self)),
         }
@@ -115,4 +153,5 @@ def load() -> Settings:
         events_partitions=number("QUESTLINE_EVENTS_PARTITIONS", 4, low=1, high=1000, unit="partitions"),
         events_topic=kafka_topic("QUESTLINE_EVENTS_TOPIC", TOPIC_EVENTS),
         trino_catalog=sql_name("QUESTLINE_TRINO_CATALOG", TRINO_CATALOG),
+        trino_https_port=port("QUESTLINE_TRINO_HTTPS_PORT", 8443),
     )

@@ -13,7 +13,6 @@ from typing import Any
 import trino
 
 from questline_analytics.settings import Settings
-from questline_settings.trino import connect as trino_connect
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,9 +54,8 @@ def query_named(name: str) -> Query:
 
 
 def connect(settings: Settings, schema: str | None = None) -> trino.dbapi.Connection:
-    return trino_connect(
+    return settings.trino_login.connect(
         settings.trino_url,
-        user=settings.trino_user,
         catalog=settings.catalog,
         schema=schema or settings.schema,
         request_timeout=120,

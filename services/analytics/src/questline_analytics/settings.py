@@ -14,8 +14,8 @@ from pathlib import Path
 
 from questline_events import DATABASE, TRINO_CATALOG
 from questline_loadgen.settings import default_artifacts_dir
-from questline_settings import SettingsError, number, raw, sql_name, text
-from questline_settings.trino import trino_url
+from questline_settings import SettingsError, number, raw, sql_name
+from questline_settings.trino import TrinoLogin, trino_login, trino_url
 
 __all__ = ["Settings", "SettingsError", "load"]
 
@@ -27,7 +27,7 @@ _RENAMED = {"QUESTLINE_TRINO_SCHEMA": "QUESTLINE_DATABASE"}
 @dataclasses.dataclass(frozen=True)
 class Settings:
     trino_url: str
-    trino_user: str
+    trino_login: TrinoLogin  # QUESTLINE_TRINO_USER (default `report`), _PASSWORD_FILE, _CA_FILE
     catalog: str
     schema: str
     artifacts_dir: Path
@@ -43,9 +43,10 @@ def load(env: Mapping[str, str] | None = None, **overrides) -> Settings:
             raise SettingsError(
                 f"{old} is no longer read: set {new} instead (the variable the API and the Spark jobs read)"
             )
+    url = trino_url("QUESTLINE_TRINO_URL", "http://127.0.0.1:8080", env=env)
     values = {
-        "trino_url": trino_url("QUESTLINE_TRINO_URL", "http://127.0.0.1:8080", env=env),
-        "trino_user": text("QUESTLINE_TRINO_USER", "questline", env=env),
+        "trino_url": url,
+        "trino_login": trino_login("report", url=url, env=env),
         "catalog": sql_name("QUESTLINE_TRINO_CATALOG", TRINO_CATALOG, env=env),
         "schema": sql_name("QUESTLINE_DATABASE", DATABASE, env=env),
         "artifacts_dir": default_artifacts_dir(env),

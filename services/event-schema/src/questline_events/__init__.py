@@ -14,6 +14,9 @@ from questline_events.names import (
     TABLES,
     TOPIC_EVENTS,
     TRINO_CATALOG,
+    TRINO_PIPELINE_USER,
+    TRINO_READERS,
+    TRINO_USERS,
     family_of,
 )
 from questline_events.schema import (
@@ -35,6 +38,9 @@ __all__ = [
     "TABLES",
     "TOPIC_EVENTS",
     "TRINO_CATALOG",
+    "TRINO_PIPELINE_USER",
+    "TRINO_READERS",
+    "TRINO_USERS",
     "EventValidationError",
     "derive_event_id",
     "family_of",

@@ -8,6 +8,13 @@ DATABASE = "questline"
 TRINO_CATALOG = "hive"
 SCHEMA_VERSION = 1
 
+# Trino's users (docs/security.md, "Trino"): the pipeline (the Spark jobs) writes the tables and
+# registers partitions; every other user only reads the database. The local stack and the chart
+# generate a password for each; each component logs in as its own.
+TRINO_PIPELINE_USER = "pipeline"
+TRINO_READERS: tuple[str, ...] = ("report", "dashboard", "smoke", "analyst")
+TRINO_USERS: tuple[str, ...] = (TRINO_PIPELINE_USER, *TRINO_READERS)
+
 # A Kafka record larger than this is not an event: the API refuses it (413) and
 # Spark quarantines it with reason "too_large".
 MAX_EVENT_BYTES = 64 * 1024

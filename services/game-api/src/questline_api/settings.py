@@ -22,7 +22,7 @@ from questline_settings import (
     sql_name,
     text,
 )
-from questline_settings.trino import trino_url
+from questline_settings.trino import TrinoLogin, trino_login, trino_url
 
 __all__ = ["AuthSettings", "Settings", "SettingsError", "load", "load_auth"]
 
@@ -89,6 +89,7 @@ class Settings:
     # its catalog and the database the Spark jobs write (the variables they read), how long
     # one worker reuses its answer, how long one refresh may take.
     trino_url: str | None
+    trino_login: TrinoLogin  # the dashboard's: QUESTLINE_TRINO_USER (default `dashboard`), _PASSWORD_FILE, _CA_FILE
     trino_catalog: str
     database: str
     dashboard_cache_seconds: float
@@ -136,6 +137,7 @@ def _directory(name: str, *, required: bool, env, what: str = "directory") -> Pa
 
 def load(env=None) -> Settings:
     env = os.environ if env is None else env
+    url = trino_url("QUESTLINE_TRINO_URL", env=env)
     return Settings(
         kafka_bootstrap_servers=kafka_bootstrap_servers("KAFKA_BOOTSTRAP_SERVERS", env=env),
         # The same variable the Spark jobs read: benchmarks and tests point both at a
@@ -166,7 +168,8 @@ def load(env=None) -> Settings:
         graceful_timeout=number("QUESTLINE_API_GRACEFUL_TIMEOUT", 15, low=1, high=3600, unit="seconds", env=env),
         keepalive=number("QUESTLINE_API_KEEPALIVE", 5, low=0, high=3600, unit="seconds", env=env),
         max_header_bytes=number("QUESTLINE_API_MAX_HEADER_BYTES", 8190, low=256, high=65_536, unit="bytes", env=env),
-        trino_url=trino_url("QUESTLINE_TRINO_URL", env=env),
+        trino_url=url,
+        trino_login=trino_login("dashboard", url=url, env=env),
         trino_catalog=sql_name("QUESTLINE_TRINO_CATALOG", TRINO_CATALOG, env=env),
         database=sql_name("QUESTLINE_DATABASE", DATABASE, env=env),
         dashboard_cache_seconds=number(

@@ -134,3 +134,52 @@ podAntiAffinity:
             {{- include "common.selectorLabels" . | nindent 12 }}
 {{- end }}
 {{- end -}}
+
+{{/* ---- Trino's users and TLS (issue 20; docs/security.md "Trino") ---- */}}
+
+{{/* Trino's users, questline_events.TRINO_USERS (tests/security checks they agree): the pipeline
+     writes and registers partitions, the others only read. */}}
+{{- define "common.trinoUsers" -}}
+pipeline report dashboard smoke analyst
+{{- end -}}
+
+{{/* The Secret of Trino's passwords (`password-<user>`, `password.db`, `shared-secret`). */}}
+{{- define "common.trinoAuthSecret" -}}
+{{- .Values.global.trinoAuth.existingSecret | default (printf "%s-trino-auth" .Release.Name) -}}
+{{- end -}}
+
+{{/* The Secret of Trino's certificate (`server.pem`: key and chain; `ca.crt`). */}}
+{{- define "common.trinoTlsSecret" -}}
+{{- .Values.global.trinoAuth.existingTlsSecret | default (printf "%s-trino-tls" .Release.Name) -}}
+{{- end -}}
+
+{{/* What a Trino client reads (questline_settings.trino.trino_login) to log in as `user`:
+     arguments ctx, user. The password and the CA are files of the `trino-login` volume. */}}
+{{- define "common.trinoLoginEnv" -}}
+- name: QUESTLINE_TRINO_USER
+  value: {{ .user | quote }}
+- name: QUESTLINE_TRINO_PASSWORD_FILE
+  value: /etc/questline/trino/password
+- name: QUESTLINE_TRINO_CA_FILE
+  value: /etc/questline/trino/ca.crt
+{{- end -}}
+
+{{- define "common.trinoLoginVolumeMount" -}}
+- {name: trino-login, mountPath: /etc/questline/trino, readOnly: true}
+{{- end -}}
+
+{{/* Only the user's own password and the CA certificate (arguments ctx, user). */}}
+{{- define "common.trinoLoginVolume" -}}
+- name: trino-login
+  projected:
+    defaultMode: 0440
+    sources:
+      - secret:
+          name: {{ include "common.trinoAuthSecret" .ctx }}
+          items:
+            - {key: {{ printf "password-%s" .user | quote }}, path: password}
+      - secret:
+          name: {{ include "common.trinoTlsSecret" .ctx }}
+          items:
+            - {key: ca.crt, path: ca.crt}
+{{- end -}}

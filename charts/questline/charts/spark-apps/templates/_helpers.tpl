@@ -13,6 +13,8 @@
   value: {{ include "common.hdfsUri" . | quote }}
 - name: QUESTLINE_TRINO_URL
   value: {{ include "common.trinoUrl" . | quote }}
+# The only user that may write the tables and register partitions (docs/security.md "Trino").
+{{ include "common.trinoLoginEnv" (dict "ctx" . "user" "pipeline") }}
 - name: QUESTLINE_SPARK_MASTER
   value: k8s://https://kubernetes.default.svc:443
 - name: QUESTLINE_SPARK_JARS
@@ -73,7 +75,9 @@ containers:
       - {name: conf, mountPath: /etc/spark-conf}
       - {name: tmp, mountPath: /tmp}
       - {name: work, mountPath: /opt/spark/work-dir}
+      {{- include "common.trinoLoginVolumeMount" $ | nindent 6 }}
 volumes:
+  {{- include "common.trinoLoginVolume" (dict "ctx" $ "user" "pipeline") | nindent 2 }}
   - name: conf
     configMap:
       name: {{ include "common.fullname" (dict "ctx" $ "component" "spark") }}

@@ -22,7 +22,6 @@ import trino
 
 from questline_api.settings import Settings
 from questline_events import EVENT_TYPES, TABLES
-from questline_settings.trino import connect as trino_connect
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +140,8 @@ def utc_now() -> dt.datetime:
 
 
 def connect(settings: Settings) -> trino.dbapi.Connection:
-    return trino_connect(
+    return settings.trino_login.connect(
         settings.trino_url,
-        user="questline-dashboard",
         catalog=settings.trino_catalog,
         schema=settings.database,
         timezone="UTC",
