@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 from questline_events import TRINO_CATALOG
-from questline_settings.trino import connect as trino_connect
 from questline_spark.tables import table_specs, trino_create_table
 from questline_stack import settings as stack_settings
 from questline_stack.scratch import Scratch
@@ -121,7 +120,7 @@ def main() -> None:
     stack = stack_settings.load()
     last = FIRST_DAY + dt.timedelta(days=args.days - 1)
     with Scratch(stack, "benchkpi", make_topic=False) as scratch:
-        connection = trino_connect(stack.trino_url, user="bench-kpi", catalog=TRINO_CATALOG, schema=scratch.database)
+        connection = stack.trino_connect(catalog=TRINO_CATALOG, schema=scratch.database)
 
         def query(sql: str) -> list:
             cursor = connection.cursor()

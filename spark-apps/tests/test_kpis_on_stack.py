@@ -14,9 +14,8 @@ import pytest
 from kpi_events import EventTables, event
 from stack_jobs import Run
 
-from questline_events import TRINO_CATALOG
+from questline_events import TRINO_CATALOG, TRINO_PIPELINE_USER
 from questline_loadgen.days import DaysPlan, simulate
-from questline_settings.trino import connect
 from questline_spark.kpis import KPI_TABLES
 from questline_stack.scratch import Scratch
 
@@ -56,12 +55,10 @@ LATE = event("fay", "2026-11-02 15:00")  # lands after Nov 2 was computed
 
 class KpiRun:
     def __init__(self, stack, scratch: Scratch, logs: Path):
-        self.env = {**os.environ, **stack.client_env(), **scratch.env}
+        self.env = {**os.environ, **stack.client_env(), **stack.trino_env(TRINO_PIPELINE_USER), **scratch.env}
         self.database = scratch.database
         self.logs = logs
-        self.connection = connect(
-            stack.trino_url,
-            user="kpi-tests",
+        self.connection = stack.trino_connect(  # the pipeline's login: the test writes events
             catalog=TRINO_CATALOG,
             schema=scratch.database,
             # Appending to a partition merges column statistics, and Trino cannot merge those of a

@@ -91,7 +91,7 @@ def test_the_api_and_the_spark_drivers_load_the_values(overridden, monkeypatch, 
         assert _names(loaded) == want
     # The KPI job reads only Trino's settings (no topic): the same database and catalog.
     (kpi,) = [c for _, c in containers(resources) if c["name"] == "kpi"]
-    for name, value in env_of(kpi).items():
+    for name, value in mounted_here(env_of(kpi), tmp_path).items():
         monkeypatch.setenv(name, value)
     loaded = spark_settings.load_kpi()
     assert (loaded.database, loaded.trino_catalog) == (want["database"], want["catalog"])

@@ -218,7 +218,7 @@ def run_demo(simulator_argv: Sequence[str], console: Console) -> int:
     result = accounting.wait_until_caught_up(conn, document, analytics.catch_up_timeout, polled)
 
     step("KPI tables: compute-kpis for today and yesterday (sessions, active players, retention, revenue, funnel)")
-    run_checked([console_script("compute-kpis")], env, "compute-kpis")
+    run_checked([console_script("compute-kpis")], {**env, **stack.trino_env(TRINO_PIPELINE_USER)}, "compute-kpis")
 
     step("report: the business questions over all data in the tables")
     results = queries.run_all(conn)

@@ -12,7 +12,6 @@ import pytest
 
 from questline_analytics import queries
 from questline_analytics import settings as settings_module
-from questline_settings.trino import connect as trino_connect
 from questline_spark.kpis import KpiJob, session_properties
 from questline_spark.tables import table_specs, trino_create_table
 from questline_stack.scratch import Scratch
@@ -111,15 +110,14 @@ def _scratch_copy(scratch: Scratch):
         ["reason", "kafka_timestamp", "received_date"],
         [(r, t, t[:10]) for r, t in QUARANTINE],
     )
-    _compute_kpis(settings, schema, [dt.date(2026, 1, 1), dt.date(2026, 1, 2)])
+    _compute_kpis(scratch.stack, settings, schema, [dt.date(2026, 1, 1), dt.date(2026, 1, 2)])
     yield queries.connect(settings, schema=schema)
 
 
-def _compute_kpis(settings, schema: str, days: list[dt.date]) -> None:
-    """The KPI tables of those days, made by the KPI job itself from the rows above."""
-    kpi_connection = trino_connect(
-        settings.trino_url,
-        user=settings.trino_user,
+def _compute_kpis(stack, settings, schema: str, days: list[dt.date]) -> None:
+    """The KPI tables of those days, made by the KPI job itself from the rows above (as the
+    pipeline user, the one that may write tables)."""
+    kpi_connection = stack.trino_connect(
         catalog=settings.catalog,
         schema=schema,
         session_properties=session_properties(settings.catalog),

@@ -12,7 +12,6 @@ docs/analytics.md.
 import argparse
 import datetime as dt
 
-from questline_settings.trino import connect
 from questline_spark import kpis as kpis_module
 from questline_spark import settings as settings_module
 from questline_spark.kpis import KpiJob, days_between
@@ -59,9 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     def job() -> None:
         settings = settings_module.load_kpi()
         days = selected_days(args, settings.lookback_days, dt.datetime.now(dt.UTC).date())
-        connection = connect(
+        connection = settings.trino_login.connect(
             settings.trino_url,
-            user=settings.trino_user,
             catalog=settings.trino_catalog,
             schema=settings.database,
             session_properties=kpis_module.session_properties(settings.trino_catalog),

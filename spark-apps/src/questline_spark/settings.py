@@ -147,17 +147,18 @@ class KpiSettings:
 
     trino_url: str
     trino_catalog: str
-    trino_user: str
+    trino_login: TrinoLogin  # it writes the KPI tables: the pipeline's login, as Settings
     database: str
     session_gap_minutes: int  # more than this without an event ends a session
     lookback_days: int  # with no --day/--from: today and the days before it, this many in all
 
 
 def load_kpi() -> KpiSettings:
+    url = trino_url("QUESTLINE_TRINO_URL", required=True)
     return KpiSettings(
-        trino_url=trino_url("QUESTLINE_TRINO_URL", required=True),
+        trino_url=url,
         trino_catalog=sql_name("QUESTLINE_TRINO_CATALOG", TRINO_CATALOG),
-        trino_user=text("QUESTLINE_TRINO_USER", "questline-spark"),
+        trino_login=trino_login(TRINO_PIPELINE_USER, url=url),
         database=sql_name("QUESTLINE_DATABASE", DATABASE),
         session_gap_minutes=number("QUESTLINE_KPI_SESSION_GAP_MINUTES", 30, low=1, high=1440, unit="minutes"),
         lookback_days=number("QUESTLINE_KPI_LOOKBACK_DAYS", 2, low=1, high=400, unit="days"),
