@@ -180,8 +180,9 @@ def test_helm_test_passes_for_every_component(deployed):
 
 
 def test_smoke_over_the_ingress_finds_exactly_its_events_in_trino(deployed):
-    settings = dataclasses.replace(deployed.settings, trino_url=_trino_url(deployed))
-    result = smoke.run(settings)
+    # Trino through smoke's own port-forward, as `make smoke` reaches it: the certificate names
+    # localhost and the Service, not the Service's cluster IP.
+    result = smoke.run(deployed.settings)
     assert result.counts == smoke.expected_counts(result.player_id)
 
 
@@ -395,6 +396,7 @@ def test_interrupted_skaffold_dev_then_skaffold_run_keeps_the_data(deployed):
     events_after = _count_events(deployed)
     print(f"[cluster] events before {events_before}, after reinstall {events_after} ({took:.0f}s)", flush=True)
     assert events_after == events_before, "the tables changed across uninstall and install"
-    settings = dataclasses.replace(deployed.settings, trino_url=_trino_url(deployed))
-    result = smoke.run(settings)  # the stream resumed: new events land exactly once
+    # Trino through smoke's own port-forward, as `make smoke` reaches it: the certificate names
+    # localhost and the Service, not the Service's cluster IP.
+    result = smoke.run(deployed.settings)  # the stream resumed: new events land exactly once
     assert result.counts == smoke.expected_counts(result.player_id)
