@@ -36,6 +36,8 @@ import httpx
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from questline_settings import kafka as kafka_auth
+
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 # The legacy route both game apps serve: a purchase, the route old clients use most.
@@ -67,9 +69,19 @@ class Result:
 
 
 def kafka_bootstrap() -> str:
+    """Kafka's address; also puts the stack's Kafka admin into os.environ (QUESTLINE_KAFKA_USERNAME/
+    _PASSWORD), which the topic helpers and the benchmarked servers use: the benchmark's topic is
+    its own, outside the API user's ACLs, and the user does not change what a request costs."""
     subprocess.run([BIN / "questline-stack", "up", "kafka"], check=True)
     out = subprocess.run([BIN / "questline-stack", "env"], check=True, capture_output=True, text=True).stdout
+    for name in (kafka_auth.USERNAME, kafka_auth.PASSWORD):
+        if found := re.search(rf"{name}=(\S+)", out):
+            os.environ[name] = found.group(1)
     return re.search(r"KAFKA_BOOTSTRAP_SERVERS=(\S+)", out).group(1)
+
+
+def _kafka(bootstrap: str, **extra) -> dict:
+    return kafka_auth.client_config(bootstrap, kafka_auth.kafka_credentials(), **extra)
 
 
 # The benchmark's events go to a topic of its own (QUESTLINE_EVENTS_TOPIC), deleted
@@ -79,19 +91,19 @@ BENCH_TOPIC = f"bench-api-{os.getpid()}"
 
 
 def create_topic(bootstrap: str) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(_kafka(bootstrap))
     for future in admin.create_topics([NewTopic(BENCH_TOPIC, num_partitions=4, replication_factor=1)]).values():
         future.result(30)
 
 
 def delete_topic(bootstrap: str) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})  # must outlive its futures
+    admin = AdminClient(_kafka(bootstrap))  # must outlive its futures
     for future in admin.delete_topics([BENCH_TOPIC]).values():
         future.result(30)
 
 
 def topic_end(bootstrap: str) -> int:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "questline-bench-watermarks"})
+    consumer = Consumer(_kafka(bootstrap, **{"group.id": "questline-bench-watermarks"}))
     try:
         partitions = consumer.list_topics(BENCH_TOPIC, timeout=10).topics[BENCH_TOPIC].partitions
         return sum(consumer.get_watermark_offsets(TopicPartition(BENCH_TOPIC, p), timeout=10)[1] for p in partitions)

@@ -15,7 +15,7 @@ from confluent_kafka import Producer
 from questline_events import TRINO_CATALOG
 from questline_settings.trino import connect as trino_connect
 from questline_stack.scratch import Scratch
-from questline_stack.settings import Settings
+from questline_stack.settings import KAFKA_SPARK, Settings
 
 BIN = Path(sys.executable).parent
 
@@ -31,14 +31,15 @@ class Run:
         self.database = self.scratch.database
         self.env = {
             **os.environ,
-            **stack.client_env(),
+            **stack.client_env(kafka_user=KAFKA_SPARK),  # the jobs as in production: read only
             **self.scratch.env,
             "QUESTLINE_STREAM_TRIGGER_SECONDS": "1",
             "QUESTLINE_SPARK_DRIVER_MEMORY": "768m",
         }
         self.logs = logs
         self.processes: list[subprocess.Popen] = []
-        self.producer = Producer({"bootstrap.servers": stack.kafka_bootstrap, "acks": "all", "linger.ms": 5})
+        # As the admin: the jobs' own user may not write.
+        self.producer = Producer(stack.kafka_config(**{"acks": "all", "linger.ms": 5}))
         self.trino = trino_connect(stack.trino_url, user="spark-it", catalog=TRINO_CATALOG)
 
     def remove(self) -> None:

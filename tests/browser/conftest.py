@@ -123,6 +123,7 @@ def api(local_stack, names, pipeline, tmp_path_factory):
         local_stack.kafka_bootstrap,
         tmp_path_factory.mktemp("browser-api") / "gunicorn.log",
         workers=2,
+        **local_stack.kafka_env("api"),
         QUESTLINE_TRINO_URL=local_stack.trino_url,
         QUESTLINE_EVENTS_TOPIC=names.topic,
         QUESTLINE_DATABASE=names.database,

@@ -174,7 +174,7 @@ class IsolatedStack:
 
     # ------------------------------------------------------------ Kafka and Trino
     def end_offsets(self, topic: str = TOPIC_EVENTS) -> dict[int, int]:
-        return end_offsets(self.settings.kafka_bootstrap, topic)
+        return end_offsets(self.settings, topic)
 
     def stream_lag(self) -> int | None:
         """Records on Kafka beyond the last micro-batch the streaming job committed (its checkpoint)."""
@@ -230,8 +230,8 @@ class Supervisor(threading.Thread):
             self.join(10)
 
 
-def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "questline-faults-offsets"})
+def end_offsets(settings: stack_settings.Settings, topic: str) -> dict[int, int]:
+    consumer = Consumer(settings.kafka_config(**{"group.id": "questline-faults-offsets"}))
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}

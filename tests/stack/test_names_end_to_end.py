@@ -34,9 +34,9 @@ POSTS = 3
 CATCH_UP_SECONDS = 600
 
 
-def _records_between(bootstrap: str, topic: str, start: dict[int, int], end: dict[int, int]) -> list[bytes]:
+def _records_between(stack, topic: str, start: dict[int, int], end: dict[int, int]) -> list[bytes]:
     """The values of `topic` from the offsets `start` up to `end` (other writers may share it)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"names-e2e-{uuid.uuid4().hex}"})
+    consumer = Consumer(stack.kafka_config(**{"group.id": f"names-e2e-{uuid.uuid4().hex}"}))
     try:
         todo = {p: end[p] for p in end if end[p] > start.get(p, 0)}
         consumer.assign([TopicPartition(topic, p, start.get(p, 0)) for p in todo])
@@ -105,11 +105,12 @@ def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and
     names = {"QUESTLINE_EVENTS_TOPIC": scratch.topic, "QUESTLINE_DATABASE": scratch.database}
     bootstrap, database = local_stack.kafka_bootstrap, names["QUESTLINE_DATABASE"]
     player = f"names-{uuid.uuid4().hex[:12]}"
-    default_offsets = end_offsets(bootstrap, TOPIC_EVENTS)
+    default_offsets = end_offsets(local_stack, TOPIC_EVENTS)
     api = Gunicorn(
         bootstrap,
         tmp_path / "gunicorn.log",
         workers=1,
+        **local_stack.kafka_env("api"),
         QUESTLINE_TRINO_URL=local_stack.trino_url,
         QUESTLINE_API_DASHBOARD_CACHE_SECONDS="1",
         **names,
@@ -124,7 +125,7 @@ def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and
                     timeout=30,
                 )
                 assert answer.status_code == 202, answer.text
-            assert sum(end_offsets(bootstrap, names["QUESTLINE_EVENTS_TOPIC"]).values()) == POSTS
+            assert sum(end_offsets(local_stack, names["QUESTLINE_EVENTS_TOPIC"]).values()) == POSTS
 
             with contextlib.closing(_trino(local_stack.trino_url, database)) as conn:
                 deadline = time.monotonic() + CATCH_UP_SECONDS
@@ -148,7 +149,7 @@ def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and
         assert _count(conn, "purchases", player) == POSTS
 
     # None of the run's events went to the default topic (others may write to it meanwhile) or tables.
-    written = _records_between(bootstrap, TOPIC_EVENTS, default_offsets, end_offsets(bootstrap, TOPIC_EVENTS))
+    written = _records_between(local_stack, TOPIC_EVENTS, default_offsets, end_offsets(local_stack, TOPIC_EVENTS))
     assert not [v for v in written if player.encode() in v]
     with contextlib.closing(_trino(local_stack.trino_url, DATABASE)) as conn:
         assert _count(conn, "events", player) == 0

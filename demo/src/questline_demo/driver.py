@@ -103,7 +103,13 @@ def start_api(stack, console: Console, api_url: str, env: dict[str, str], name: 
         console.print(f"an API started elsewhere (e.g. `make api`) already answers at {api_url}; using it")
         return
     parts = urlsplit(api_url)
-    api_env = {**env, **api_auth_env(stack), "QUESTLINE_API_BIND": f"{parts.hostname}:{parts.port or 80}"}
+    # The API's own Kafka user: it may only write the events topic (docs/security.md).
+    api_env = {
+        **env,
+        **stack.kafka_env(stack_settings.KAFKA_API),
+        **api_auth_env(stack),
+        "QUESTLINE_API_BIND": f"{parts.hostname}:{parts.port or 80}",
+    }
     pid = process.spawn(
         stack, name, [console_script("gunicorn"), "-c", "python:questline_api.gunicorn_conf"], env=api_env
     )
@@ -115,7 +121,10 @@ def start_stream(stack, console: Console, env: dict[str, str], name: str = STREA
     if process.running_pid(stack, name) is not None:
         console.print(f"streaming job already running (pid {process.running_pid(stack, name)})")
         return
-    pid = process.spawn(stack, name, [console_script(STREAM)], env=env)
+    # Spark's own Kafka user: it may only read the events topic.
+    pid = process.spawn(
+        stack, name, [console_script(STREAM)], env={**env, **stack.kafka_env(stack_settings.KAFKA_SPARK)}
+    )
     console.print(f"streaming job started: pid {pid}, log {process.log_file(stack, name)}")
 
 

@@ -14,6 +14,8 @@ import httpx
 import orjson
 from confluent_kafka import Consumer, TopicPartition
 
+from questline_settings.kafka import client_config, kafka_credentials
+
 BIN = Path(sys.executable).parent
 
 
@@ -77,11 +79,12 @@ class TopicReader:
     def __init__(self, bootstrap: str, topic: str):
         self.topic = topic
         self.consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"questline-api-tests-{uuid.uuid4().hex}",
-                "enable.auto.commit": False,
-            }
+            # As the user of QUESTLINE_KAFKA_USERNAME/_PASSWORD: the stack's admin (conftest.start_stack).
+            client_config(
+                bootstrap,
+                kafka_credentials(),
+                **{"group.id": f"questline-api-tests-{uuid.uuid4().hex}", "enable.auto.commit": False},
+            )
         )
         metadata = self.consumer.list_topics(topic, timeout=10)
         self.partitions = sorted(metadata.topics[topic].partitions)

@@ -90,9 +90,7 @@ def _read_between(consumer: Consumer, start: list[TopicPartition], end: list[Top
 
 
 def test_the_ground_truth_is_exactly_what_a_kafka_consumer_reads(kafka_stack, topic, api_url, tmp_path):
-    consumer = Consumer(
-        {"bootstrap.servers": kafka_stack.kafka_bootstrap, "group.id": "loadgen-test", "enable.auto.commit": False}
-    )
+    consumer = Consumer(kafka_stack.kafka_config(**{"group.id": "loadgen-test", "enable.auto.commit": False}))
     try:
         before = _end_offsets(consumer, topic)
         settings = settings_module.load(

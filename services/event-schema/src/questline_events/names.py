@@ -8,6 +8,10 @@ DATABASE = "questline"
 TRINO_CATALOG = "hive"
 SCHEMA_VERSION = 1
 
+# The consumer groups of the Spark jobs' Kafka reads (Spark's `groupIdPrefix`, and the batch
+# job's offset reader): the Spark user's ACLs allow reading groups with this prefix only.
+SPARK_KAFKA_GROUP_PREFIX = "questline-spark"
+
 # A Kafka record larger than this is not an event: the API refuses it (413) and
 # Spark quarantines it with reason "too_large".
 MAX_EVENT_BYTES = 64 * 1024
