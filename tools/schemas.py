@@ -34,6 +34,7 @@ from questline_devkit.versions import versions
 STRIMZI_CRDS = {
     "io.strimzi.api.kafka.model.kafka.Kafka": "040-Crd-kafka.yaml",
     "io.strimzi.api.kafka.model.topic.KafkaTopic": "043-Crd-kafkatopic.yaml",
+    "io.strimzi.api.kafka.model.user.KafkaUser": "044-Crd-kafkauser.yaml",
     "io.strimzi.api.kafka.model.nodepool.KafkaNodePool": "045-Crd-kafkanodepool.yaml",
 }
 KUBERNETES_DEFINITIONS_REF = '"/api/_definitions.json#'

@@ -6,6 +6,8 @@
 # Variables: KAFKA_<KEY> -> <key> (strip KAFKA_, lowercase, ___ -> -, __ -> _, _ -> .), as the
 # official apache/kafka image maps them; KAFKA_CLUSTER_ID (the id to format with; random if unset),
 # KAFKA_INITIAL_CONTROLLERS (format's --initial-controllers for a dynamic multi-controller quorum),
+# KAFKA_FORMAT_ADD_SCRAM (format's --add-scram, e.g. SCRAM-SHA-512=[name=admin,password=...]: a user
+# that must exist before the brokers start, such as the inter-broker one),
 # KAFKA_HEAP_OPTS, KAFKA_JVM_PERFORMANCE_OPTS, KAFKA_OPTS, KAFKA_CONFIG_DIR, KAFKA_LOG4J_ROOT_LOGLEVEL.
 set -euo pipefail
 
@@ -18,7 +20,7 @@ fi
 home="${KAFKA_HOME:-/opt/kafka}"
 config_dir="${KAFKA_CONFIG_DIR:-/tmp/kafka}"
 # Variables that configure this script or the JVM, not server.properties.
-not_properties=" KAFKA_CLUSTER_ID KAFKA_INITIAL_CONTROLLERS KAFKA_CONFIG_DIR KAFKA_HOME KAFKA_VERSION KAFKA_HEAP_OPTS
+not_properties=" KAFKA_CLUSTER_ID KAFKA_INITIAL_CONTROLLERS KAFKA_FORMAT_ADD_SCRAM KAFKA_CONFIG_DIR KAFKA_HOME KAFKA_VERSION KAFKA_HEAP_OPTS
   KAFKA_JVM_PERFORMANCE_OPTS KAFKA_OPTS KAFKA_LOG4J_OPTS KAFKA_LOG4J_ROOT_LOGLEVEL KAFKA_GC_LOG_OPTS KAFKA_JMX_OPTS "
 
 # A single combined node on localhost unless the variables say otherwise.
@@ -78,6 +80,9 @@ if [[ ! -f "${data_dir}/meta.properties" ]]; then
     log "KAFKA_CLUSTER_ID is not set: formatting with a new random id ${cluster_id}"
   fi
   format=(format --ignore-formatted -t "${cluster_id}" -c "${config}")
+  if [[ -n "${KAFKA_FORMAT_ADD_SCRAM:-}" ]]; then
+    format+=(--add-scram "${KAFKA_FORMAT_ADD_SCRAM}")
+  fi
   if [[ ",${props[process.roles]}," == *,controller,* && -z "${props[controller.quorum.voters]:-}" ]]; then
     if [[ -n "${KAFKA_INITIAL_CONTROLLERS:-}" ]]; then
       format+=(--initial-controllers "${KAFKA_INITIAL_CONTROLLERS}")
