@@ -45,7 +45,8 @@ declare -A props=(
 )
 explicit_bootstrap=false
 while IFS='=' read -r name _; do
-  [[ "${name}" == KAFKA_* && "${not_properties}" != *" ${name} "* ]] || continue
+  # (the list spans two lines: a name before the line break counts too)
+  [[ "${name}" == KAFKA_* && "${not_properties//$'\n'/ }" != *" ${name} "* ]] || continue
   key="${name#KAFKA_}"
   key="${key,,}"
   key="${key//___/-}"
@@ -91,7 +92,12 @@ if [[ ! -f "${data_dir}/meta.properties" ]]; then
     fi
   fi
   log "formatting ${data_dir} (cluster ${cluster_id})"
-  "${java[@]}" kafka.tools.StorageTool "${format[@]}" >&2
+  # The tool prints the bootstrap records, SCRAM keys included: never into the log.
+  if ! out="$("${java[@]}" kafka.tools.StorageTool "${format[@]}" 2>&1)"; then
+    grep -v '^Bootstrap metadata' <<<"${out}" >&2
+    exit 1
+  fi
+  grep -v '^Bootstrap metadata' <<<"${out}" >&2 || true
 fi
 
 # shellcheck disable=SC2093
