@@ -149,9 +149,19 @@ class Kafka(Component):
             *args,
         ]
 
+    @property
+    def _admin_marker(self):
+        # Written after a format that added the admin: a data dir without it predates Kafka's users.
+        return self.state_home / "data" / "questline-admin-added"
+
     def _format_storage(self) -> None:
         """Format the log dir once; meta.properties marks a formatted directory."""
         if (self.state_home / "data" / "meta.properties").exists():
+            if not self._admin_marker.exists():
+                raise process.StartError(
+                    f"{self.state_home / 'data'} was formatted before Kafka had users, so it has no admin: "
+                    f"remove {self.state_home} (its topics are lost) and run `up` again"
+                )
             return
         artifacts.log("formatting Kafka storage (first start)")
         admin = self.s.kafka_credentials(KAFKA_ADMIN)
@@ -170,11 +180,15 @@ class Kafka(Component):
         )
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0:
-            raise process.StartError(f"kafka storage format failed:\n{result.stdout}\n{result.stderr}")
+            # Without the bootstrap records the tool prints: they hold the admin's SCRAM keys.
+            shown = "\n".join(line for line in result.stdout.splitlines() if not line.startswith("Bootstrap metadata"))
+            raise process.StartError(f"kafka storage format failed:\n{shown}\n{result.stderr}")
+        self._admin_marker.touch()
 
     def start(self) -> None:
+        # A deleted password file gets a new password, which ensure_users sets (rotation, docs/security.md).
+        self._ensure_passwords()
         if process.running_pid(self.s, "kafka") is None:
-            self._ensure_passwords()
             self._write_config()
             self._format_storage()
             process.spawn(
@@ -225,13 +239,6 @@ class Kafka(Component):
         from confluent_kafka.admin import ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
 
         admin = self._admin()
-        try:
-            admin.list_topics(timeout=10)
-        except Exception as exc:
-            raise process.StartError(
-                f"the Kafka admin cannot log in ({exc}); a Kafka formatted before it had users has no admin: "
-                f"stop the stack and remove {self.state_home} (its topics are lost), then `up` again"
-            ) from exc
         info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192)
         upserts = [
             UserScramCredentialUpsertion(user, info, self._password(user).encode()) for user in (KAFKA_API, KAFKA_SPARK)
