@@ -35,6 +35,8 @@ from pathlib import Path
 import httpx
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from questline_settings import kafka as kafka_auth
+from questline_stack import settings as stack_settings
 from questline_stack.scratch import end_offsets
 
 HERE = Path(__file__).resolve().parent
@@ -88,15 +90,24 @@ def workers_of(master: int) -> list[int]:
 def kafka_pid() -> int | None:
     """The local stack's broker, if this machine's stack runs one."""
     from questline_devkit.process import running_pid
-    from questline_stack import settings
 
-    return running_pid(settings.load(), "kafka")
+    return running_pid(stack_settings.load(), "kafka")
 
 
 def kafka_bootstrap() -> str:
+    """Kafka's address; also puts the stack's Kafka admin into os.environ (QUESTLINE_KAFKA_USERNAME/
+    _PASSWORD), which the topic helpers and the benchmarked servers use: the benchmark's topic is
+    its own, outside the API user's ACLs, and the user does not change what a request costs."""
     subprocess.run([BIN / "questline-stack", "up", "kafka"], check=True)
     out = subprocess.run([BIN / "questline-stack", "env"], check=True, capture_output=True, text=True).stdout
+    for name in (kafka_auth.USERNAME, kafka_auth.PASSWORD):
+        if found := re.search(rf"{name}=(\S+)", out):
+            os.environ[name] = found.group(1)
     return re.search(r"KAFKA_BOOTSTRAP_SERVERS=(\S+)", out).group(1)
+
+
+def _kafka(bootstrap: str, **extra) -> dict:
+    return kafka_auth.client_config(bootstrap, kafka_auth.kafka_credentials(), **extra)
 
 
 # The benchmark's events go to a topic of its own (QUESTLINE_EVENTS_TOPIC), deleted
@@ -106,19 +117,19 @@ BENCH_TOPIC = f"bench-api-{os.getpid()}"
 
 
 def create_topic(bootstrap: str) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(_kafka(bootstrap))
     for future in admin.create_topics([NewTopic(BENCH_TOPIC, num_partitions=4, replication_factor=1)]).values():
         future.result(30)
 
 
 def delete_topic(bootstrap: str) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})  # must outlive its futures
+    admin = AdminClient(_kafka(bootstrap))  # must outlive its futures
     for future in admin.delete_topics([BENCH_TOPIC]).values():
         future.result(30)
 
 
 def topic_end(bootstrap: str) -> int:
-    return sum(end_offsets(bootstrap, BENCH_TOPIC).values())
+    return sum(end_offsets(stack_settings.load(), BENCH_TOPIC).values())
 
 
 class Server:

@@ -18,6 +18,7 @@ from flask import Flask, request
 from kafka import KafkaProducer
 
 from questline_api.legacy import LEGACY_ACTIONS
+from questline_settings.kafka import MECHANISM, kafka_credentials
 
 
 def _strength() -> str:
@@ -27,7 +28,18 @@ def _strength() -> str:
 
 def create_app() -> Flask:
     app = Flask(__name__)
-    producer = KafkaProducer(bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"].split(","))
+    credentials = kafka_credentials()  # the stack's user, as bench_api.py sets it
+    sasl = (
+        {
+            "security_protocol": "SASL_PLAINTEXT",
+            "sasl_mechanism": MECHANISM,
+            "sasl_plain_username": credentials.username,
+            "sasl_plain_password": credentials.password,
+        }
+        if credentials
+        else {}
+    )
+    producer = KafkaProducer(bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"].split(","), **sasl)
     topic = os.environ["QUESTLINE_EVENTS_TOPIC"]
     app.extensions["original_producer"] = producer
 

@@ -68,10 +68,9 @@ def _event(i: int, stamp: str) -> dict:
     }
 
 
-def preload(bootstrap: str, topic: str, count: int) -> None:
-    producer = Producer(
-        {"bootstrap.servers": bootstrap, "linger.ms": 50, "batch.size": 1_000_000, "compression.type": "lz4"}
-    )
+def preload(stack: stack_settings.Settings, topic: str, count: int) -> None:
+    # As the stack's admin: the Spark user may not write.
+    producer = Producer(stack.kafka_config(**{"linger.ms": 50, "batch.size": 1_000_000, "compression.type": "lz4"}))
     stamp = utc_timestamp()
     previous = None
     started = time.monotonic()
@@ -124,7 +123,7 @@ class TriggerTimes(StreamingQueryListener):
 def baseline(spark, settings, root: str) -> float:
     source = (
         spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", settings.kafka_bootstrap_servers)
+        .options(**settings_module.kafka_source_options(settings))
         .option("subscribe", settings.events_topic)
         .option("startingOffsets", "earliest")
         .option("maxOffsetsPerTrigger", settings.max_offsets_per_trigger)
@@ -169,7 +168,7 @@ def measure(args, scratch: Scratch) -> None:
         checkpoint_dir=f"{root}/checkpoint",
     )
     settings_module.require_kafka_jars(settings)
-    preload(settings.kafka_bootstrap_servers, settings.events_topic, args.events)
+    preload(scratch.stack, settings.events_topic, args.events)
     spark = spark_session("bench_spark_stream", settings)
     triggers = TriggerTimes()
     spark.streams.addListener(triggers)

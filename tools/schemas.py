@@ -15,6 +15,7 @@ All land in `{kind}-{group}-{version}.json` files, kubeconform's
 """
 
 import copy
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -34,6 +35,7 @@ from questline_devkit.versions import versions
 STRIMZI_CRDS = {
     "io.strimzi.api.kafka.model.kafka.Kafka": "040-Crd-kafka.yaml",
     "io.strimzi.api.kafka.model.topic.KafkaTopic": "043-Crd-kafkatopic.yaml",
+    "io.strimzi.api.kafka.model.user.KafkaUser": "044-Crd-kafkauser.yaml",
     "io.strimzi.api.kafka.model.nodepool.KafkaNodePool": "045-Crd-kafkanodepool.yaml",
 }
 KUBERNETES_DEFINITIONS_REF = '"/api/_definitions.json#'
@@ -203,8 +205,13 @@ def main() -> None:
     pins = versions()
     root = cache_dir() / "schemas"
     k8s = kubernetes_schemas(pins["kubernetes"]["version"], root / f"kubernetes-v{pins['kubernetes']['version']}")
+    # One directory per set of kinds: checkouts that render other kinds (an older branch) share
+    # the cache without regenerating it under each other.
+    kinds = hashlib.sha256(" ".join(sorted(STRIMZI_CRDS)).encode()).hexdigest()[:8]
     strimzi = strimzi_schemas(
-        pins["strimzi"]["version"], pins["strimzi"]["crd_api_version"], root / f"strimzi-{pins['strimzi']['version']}"
+        pins["strimzi"]["version"],
+        pins["strimzi"]["crd_api_version"],
+        root / f"strimzi-{pins['strimzi']['version']}-{kinds}",
     )
     operator = pins["prometheus_operator"]["version"]
     prometheus = prometheus_operator_schemas(operator, root / f"prometheus-operator-{operator}")

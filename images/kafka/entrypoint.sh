@@ -6,6 +6,8 @@
 # Variables: KAFKA_<KEY> -> <key> (strip KAFKA_, lowercase, ___ -> -, __ -> _, _ -> .), as the
 # official apache/kafka image maps them; KAFKA_CLUSTER_ID (the id to format with; random if unset),
 # KAFKA_INITIAL_CONTROLLERS (format's --initial-controllers for a dynamic multi-controller quorum),
+# KAFKA_FORMAT_ADD_SCRAM (format's --add-scram, e.g. SCRAM-SHA-512=[name=admin,password=...]: a user
+# that must exist before the brokers start, such as the inter-broker one),
 # KAFKA_HEAP_OPTS, KAFKA_JVM_PERFORMANCE_OPTS, KAFKA_OPTS, KAFKA_CONFIG_DIR, KAFKA_LOG4J_ROOT_LOGLEVEL.
 set -euo pipefail
 
@@ -18,7 +20,7 @@ fi
 home="${KAFKA_HOME:-/opt/kafka}"
 config_dir="${KAFKA_CONFIG_DIR:-/tmp/kafka}"
 # Variables that configure this script or the JVM, not server.properties.
-not_properties=" KAFKA_CLUSTER_ID KAFKA_INITIAL_CONTROLLERS KAFKA_CONFIG_DIR KAFKA_HOME KAFKA_VERSION KAFKA_HEAP_OPTS
+not_properties=" KAFKA_CLUSTER_ID KAFKA_INITIAL_CONTROLLERS KAFKA_FORMAT_ADD_SCRAM KAFKA_CONFIG_DIR KAFKA_HOME KAFKA_VERSION KAFKA_HEAP_OPTS
   KAFKA_JVM_PERFORMANCE_OPTS KAFKA_OPTS KAFKA_LOG4J_OPTS KAFKA_LOG4J_ROOT_LOGLEVEL KAFKA_GC_LOG_OPTS KAFKA_JMX_OPTS "
 
 # A single combined node on localhost unless the variables say otherwise.
@@ -43,7 +45,8 @@ declare -A props=(
 )
 explicit_bootstrap=false
 while IFS='=' read -r name _; do
-  [[ "${name}" == KAFKA_* && "${not_properties}" != *" ${name} "* ]] || continue
+  # (the list spans two lines: a name before the line break counts too)
+  [[ "${name}" == KAFKA_* && "${not_properties//$'\n'/ }" != *" ${name} "* ]] || continue
   key="${name#KAFKA_}"
   key="${key,,}"
   key="${key//___/-}"
@@ -78,6 +81,9 @@ if [[ ! -f "${data_dir}/meta.properties" ]]; then
     log "KAFKA_CLUSTER_ID is not set: formatting with a new random id ${cluster_id}"
   fi
   format=(format --ignore-formatted -t "${cluster_id}" -c "${config}")
+  if [[ -n "${KAFKA_FORMAT_ADD_SCRAM:-}" ]]; then
+    format+=(--add-scram "${KAFKA_FORMAT_ADD_SCRAM}")
+  fi
   if [[ ",${props[process.roles]}," == *,controller,* && -z "${props[controller.quorum.voters]:-}" ]]; then
     if [[ -n "${KAFKA_INITIAL_CONTROLLERS:-}" ]]; then
       format+=(--initial-controllers "${KAFKA_INITIAL_CONTROLLERS}")
@@ -86,7 +92,12 @@ if [[ ! -f "${data_dir}/meta.properties" ]]; then
     fi
   fi
   log "formatting ${data_dir} (cluster ${cluster_id})"
-  "${java[@]}" kafka.tools.StorageTool "${format[@]}" >&2
+  # The tool prints the bootstrap records, SCRAM keys included: never into the log.
+  if ! out="$("${java[@]}" kafka.tools.StorageTool "${format[@]}" 2>&1)"; then
+    grep -v '^Bootstrap metadata' <<<"${out}" >&2
+    exit 1
+  fi
+  grep -v '^Bootstrap metadata' <<<"${out}" >&2 || true
 fi
 
 # shellcheck disable=SC2093

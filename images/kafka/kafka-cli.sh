@@ -1,7 +1,8 @@
 #!/bin/bash
 # questline/kafka CLI tools: installed as kafka-topics.sh, kafka-console-producer.sh and
 # kafka-console-consumer.sh (the names of the Apache distribution's scripts, which the chart's
-# topic Job and helm test call), plus kafka-configs.sh and kafka-get-offsets.sh; runs the tool's
+# topic Job and helm test call), plus kafka-configs.sh, kafka-acls.sh (the topic Job's users and ACLs)
+# and kafka-get-offsets.sh; runs the tool's
 # class from /opt/kafka/libs (kafka-tools, kafka core). JVM: KAFKA_HEAP_OPTS (default -Xmx256m),
 # KAFKA_OPTS. Logs: warnings to stderr (tools-log4j2.properties; KAFKA_TOOLS_LOGLEVEL).
 set -euo pipefail
@@ -14,8 +15,9 @@ case "${tool}" in
   kafka-console-consumer.sh) class=org.apache.kafka.tools.consumer.ConsoleConsumer ;;
   kafka-get-offsets.sh) class=org.apache.kafka.tools.GetOffsetShell ;;
   kafka-configs.sh) class=kafka.admin.ConfigCommand ;;
+  kafka-acls.sh) class=org.apache.kafka.tools.AclCommand ;;
   *)
-    echo "kafka-cli: unknown tool ${tool} (expected kafka-topics.sh, kafka-console-{producer,consumer}.sh, kafka-get-offsets.sh, kafka-configs.sh)" >&2
+    echo "kafka-cli: unknown tool ${tool} (expected kafka-topics.sh, kafka-console-{producer,consumer}.sh, kafka-get-offsets.sh, kafka-configs.sh, kafka-acls.sh)" >&2
     exit 2
     ;;
 esac

@@ -14,7 +14,7 @@ from confluent_kafka import Producer
 
 from questline_events import TRINO_CATALOG, TRINO_PIPELINE_USER
 from questline_stack.scratch import Scratch
-from questline_stack.settings import Settings
+from questline_stack.settings import KAFKA_SPARK, Settings
 
 BIN = Path(sys.executable).parent
 
@@ -31,7 +31,7 @@ class Run:
         self.database = self.scratch.database
         self.env = {
             **os.environ,
-            **stack.client_env(),
+            **stack.client_env(kafka_user=KAFKA_SPARK),  # the jobs as in production: read only
             **stack.trino_env(TRINO_PIPELINE_USER),
             **self.scratch.env,
             "QUESTLINE_STREAM_TRIGGER_SECONDS": "1",
@@ -39,7 +39,8 @@ class Run:
         }
         self.logs = logs
         self.processes: list[subprocess.Popen] = []
-        self.producer = Producer({"bootstrap.servers": stack.kafka_bootstrap, "acks": "all", "linger.ms": 5})
+        # As the admin: the jobs' own user may not write.
+        self.producer = Producer(stack.kafka_config(**{"acks": "all", "linger.ms": 5}))
         self.trino = stack.trino_connect(catalog=TRINO_CATALOG)
 
     def remove(self) -> None:

@@ -117,6 +117,7 @@ def api(local_stack, names, pipeline, tmp_path_factory):
         tmp_path_factory.mktemp("browser-api") / "gunicorn.log",
         workers=2,
         **local_stack.trino_env("dashboard"),
+        **local_stack.kafka_env("api"),
         QUESTLINE_EVENTS_TOPIC=names.topic,
         QUESTLINE_DATABASE=names.database,
         QUESTLINE_API_DASHBOARD_CACHE_SECONDS="2",

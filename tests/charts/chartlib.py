@@ -123,6 +123,22 @@ def pod_specs(resource: dict[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
+def env_values(container: dict[str, Any]) -> dict[str, str]:
+    """A container's variables as a process sees them: a value, or for one read from a Secret
+    (secretKeyRef) a stand-in naming it, so settings modules can load (fieldRefs are left out)."""
+    env = {}
+    for e in container.get("env", []):
+        if "value" in e:
+            env[e["name"]] = str(e["value"])
+        elif ref := e.get("valueFrom", {}).get("secretKeyRef"):
+            env[e["name"]] = f"from-secret-{ref['name']}-{ref['key']}"
+    return env
+
+
+# Kafka's users (global.kafkaAuth): the Secret of each one's password, named like the user.
+KAFKA_USER_SECRETS = {f"{RELEASE}-kafka-{role}" for role in ("api", "spark", "admin", "controller")}
+
+
 def replicas(resource: dict[str, Any]) -> int:
     if resource["kind"] in ("Deployment", "StatefulSet"):
         return int(resource["spec"].get("replicas", 1))

@@ -7,7 +7,7 @@ the API Deployment."""
 import re
 
 import pytest
-from chartlib import mounted_here, pod_specs
+from chartlib import env_values, mounted_here, pod_specs
 
 from questline_events import DATABASE, TOPIC_EVENTS, TRINO_CATALOG
 
@@ -22,7 +22,7 @@ MODES = {"strimzi": (), "plain": ("kafka.mode=plain",)}
 
 
 def env_of(container) -> dict[str, str]:
-    return {e["name"]: str(e["value"]) for e in container.get("env", []) if "value" in e}
+    return env_values(container)
 
 
 def containers(resources):

@@ -123,7 +123,8 @@ def test_plain_brokers_advertise_their_pod_names_and_vote_over_the_headless_serv
     assert sts["spec"]["replicas"] == 3
     voters = env["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")
     assert voters == [f"{i}@questline-dual-{i}.questline-kafka-brokers.questline.svc:9093" for i in range(3)]
-    assert env["KAFKA_ADVERTISED_LISTENERS"] == "PLAINTEXT://$(POD_NAME).questline-kafka-brokers.questline.svc:9092"
+    # The client listener is SASL (global.kafkaAuth, on by default): named CLIENT, not PLAINTEXT.
+    assert env["KAFKA_ADVERTISED_LISTENERS"] == "CLIENT://$(POD_NAME).questline-kafka-brokers.questline.svc:9092"
     node_id = next(e for e in container["env"] if e["name"] == "KAFKA_NODE_ID")
     assert node_id["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.labels['apps.kubernetes.io/pod-index']"
     assert env["KAFKA_DEFAULT_REPLICATION_FACTOR"] == "3" and env["KAFKA_MIN_INSYNC_REPLICAS"] == "2"

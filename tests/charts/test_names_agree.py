@@ -11,9 +11,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from chartlib import REPO, SCENARIOS, mounted_here, pod_specs
+from chartlib import REPO, SCENARIOS, env_values, mounted_here, pod_specs
 
-from questline_events import DATABASE, TABLES, TOPIC_EVENTS
+from questline_events import DATABASE, SPARK_KAFKA_GROUP_PREFIX, TABLES, TOPIC_EVENTS
+from questline_settings import kafka as kafka_auth
 
 pytestmark = pytest.mark.charts
 
@@ -28,9 +29,11 @@ NOT_OURS = {"PROMETHEUS_MULTIPROC_DIR", "SPARK_CONF_DIR", "PYSPARK_SUBMIT_ARGS",
 
 
 def names_read_by(module: Path) -> set[str]:
-    """Environment variable names a settings module mentions as string literals."""
+    """Environment variable names a settings module mentions as string literals, and those of
+    the shared readers it calls (questline_settings.kafka: the Kafka user)."""
     tree = ast.parse(module.read_text())
-    names = {
+    shared = {kafka_auth.USERNAME, kafka_auth.PASSWORD} if "kafka_credentials(" in module.read_text() else set()
+    names = shared | {
         node.value
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant)
@@ -68,7 +71,7 @@ def trino_catalogs(resources) -> set[str]:
 
 
 def env_of(container) -> dict[str, str]:
-    return {e["name"]: str(e.get("value", "")) for e in container.get("env", [])}
+    return {e["name"]: "" for e in container.get("env", [])} | env_values(container)
 
 
 @pytest.mark.parametrize("files", SCENARIOS.values(), ids=SCENARIOS.keys())
@@ -102,6 +105,13 @@ def test_spark_environment_is_exactly_what_the_spark_settings_read_and_loads(ren
         assert loaded.events_topic == TOPIC_EVENTS
         assert loaded.database == DATABASE
         assert f"{loaded.trino_catalog}.properties" in trino_catalogs(resources)
+
+
+def test_the_spark_users_group_prefix_is_the_one_the_jobs_use(render):
+    _, resources = render(())
+    (spark,) = [r for r in resources if r["kind"] == "KafkaUser" and r["metadata"]["name"] == "questline-kafka-spark"]
+    groups = [a["resource"] for a in spark["spec"]["authorization"]["acls"] if a["resource"]["type"] == "group"]
+    assert groups == [{"type": "group", "name": SPARK_KAFKA_GROUP_PREFIX, "patternType": "prefix"}]
 
 
 def test_the_settings_scan_finds_the_variables_both_sides_rely_on():

@@ -165,7 +165,7 @@ class IsolatedStack:
 
     # ------------------------------------------------------------ Kafka and Trino
     def end_offsets(self, topic: str = TOPIC_EVENTS) -> dict[int, int]:
-        return end_offsets(self.settings.kafka_bootstrap, topic)
+        return end_offsets(self.settings, topic)
 
     def stream_lag(self) -> int | None:
         """Records on Kafka beyond the last micro-batch the streaming job committed (its checkpoint)."""

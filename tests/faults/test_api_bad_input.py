@@ -58,7 +58,13 @@ def scratch_topic(kafka_stack):
 @pytest.fixture(scope="module")
 def api(kafka_stack, scratch_topic, tmp_path_factory):
     log = tmp_path_factory.mktemp("bad-input") / "gunicorn.log"
-    server = Gunicorn(kafka_stack.kafka_bootstrap, log, workers=2, QUESTLINE_EVENTS_TOPIC=scratch_topic)
+    server = Gunicorn(
+        kafka_stack.kafka_bootstrap,
+        log,
+        workers=2,
+        **kafka_stack.kafka_env("api"),
+        QUESTLINE_EVENTS_TOPIC=scratch_topic,
+    )
     server.start()
     yield server
     server.stop()
@@ -66,7 +72,7 @@ def api(kafka_stack, scratch_topic, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def topic(kafka_stack, scratch_topic):
-    return TopicReader(kafka_stack.kafka_bootstrap, scratch_topic)
+    return TopicReader(kafka_stack, scratch_topic)
 
 
 def _ours(records):

@@ -75,9 +75,7 @@ def test_bad_records_on_kafka_land_in_quarantine_with_their_reason_and_the_strea
     assert {reason for _, reason in bad.values()} == set(QUARANTINE_REASONS)
 
     placed: dict[str, tuple[int, int]] = {}
-    producer = Producer(
-        {"bootstrap.servers": stack.settings.kafka_bootstrap, "acks": "all", "message.max.bytes": 2**20}
-    )
+    producer = Producer(stack.settings.kafka_config(**{"acks": "all", "message.max.bytes": 2**20}))
 
     def delivered(name):
         def report(err, message):

@@ -44,7 +44,7 @@ def test_kafka_sigkill_under_load_gives_503s_then_recovers_with_nothing_lost_or_
 ):
     stack = faults_stack
     api_pid = stack.api_pid()
-    reader = TopicReader(stack.settings.kafka_bootstrap, TOPIC_EVENTS)  # the private stack's own topic
+    reader = TopicReader(stack.settings, TOPIC_EVENTS)  # the private stack's own topic
     mark = reader.mark()
     simulation = Simulation(
         stack.api_url, tmp_path, run_id, players=size["players"], rate=size["rate"], duration=size["duration"],

@@ -10,7 +10,7 @@ import re
 
 import pytest
 import yaml
-from chartlib import CHART, SCENARIOS, pod_specs
+from chartlib import CHART, KAFKA_USER_SECRETS, SCENARIOS, pod_specs
 
 pytestmark = pytest.mark.charts
 
@@ -23,6 +23,16 @@ MOUNTED_FILE = re.compile(r"^/etc/[a-z0-9/._-]+$")
 
 def _containers(spec):
     return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+def _secret_refs(resources):
+    """Every secretKeyRef of every container's env."""
+    for r in resources:
+        for spec in pod_specs(r):
+            for c in _containers(spec):
+                for env in c.get("env", []):
+                    if ref := env.get("valueFrom", {}).get("secretKeyRef"):
+                        yield ref
 
 
 def _scalars(node):
@@ -115,8 +125,16 @@ def test_configuration_files_reference_passwords_and_never_hold_them(render, fil
                         f"{r['metadata']['name']}/{key}: {line}"
                     )
     # The API's signing keys and Trino's passwords and certificate are files their users read
-    # themselves (QUESTLINE_TRINO_PASSWORD_FILE...), named by no configuration file.
+    # themselves (QUESTLINE_TRINO_PASSWORD_FILE...), named by no configuration file; Kafka's users
+    # get their passwords as variables from their Secrets (tests/security/test_kafka_auth_chart.py).
     read_as_files = ("-api-auth", "-trino-auth", "-trino-tls")
-    passwords = [r for r in resources if r["kind"] == "Secret" and not r["metadata"]["name"].endswith(read_as_files)]
-    if passwords or any("secretKeyRef" in str(r) for r in resources):
+    passwords = [
+        r
+        for r in resources
+        if r["kind"] == "Secret"
+        and not r["metadata"]["name"].endswith(read_as_files)
+        and r["metadata"]["name"] not in KAFKA_USER_SECRETS
+    ]
+    referenced = {ref["name"] for ref in _secret_refs(resources)} - KAFKA_USER_SECRETS
+    if passwords or referenced:
         assert checked, "a password is in use but no configuration file references it"

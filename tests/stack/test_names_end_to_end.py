@@ -84,12 +84,13 @@ def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and
     names = {"QUESTLINE_EVENTS_TOPIC": scratch.topic, "QUESTLINE_DATABASE": scratch.database}
     bootstrap, database = local_stack.kafka_bootstrap, names["QUESTLINE_DATABASE"]
     player = f"names-{uuid.uuid4().hex[:12]}"
-    default_offsets = end_offsets(bootstrap, TOPIC_EVENTS)
+    default_offsets = end_offsets(local_stack, TOPIC_EVENTS)
     api = Gunicorn(
         bootstrap,
         tmp_path / "gunicorn.log",
         workers=1,
         **local_stack.trino_env("dashboard"),
+        **local_stack.kafka_env("api"),
         QUESTLINE_API_DASHBOARD_CACHE_SECONDS="1",
         **names,
     ).start()
@@ -103,7 +104,7 @@ def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and
                     timeout=30,
                 )
                 assert answer.status_code == 202, answer.text
-            assert sum(end_offsets(bootstrap, names["QUESTLINE_EVENTS_TOPIC"]).values()) == POSTS
+            assert sum(end_offsets(local_stack, names["QUESTLINE_EVENTS_TOPIC"]).values()) == POSTS
 
             with contextlib.closing(_trino(local_stack, database)) as conn:
                 deadline = time.monotonic() + CATCH_UP_SECONDS
@@ -130,7 +131,7 @@ def test_a_topic_and_database_of_their_own_reach_the_api_spark_the_dashboard_and
     written = [
         value
         for _key, value in records_between(
-            bootstrap, TOPIC_EVENTS, default_offsets, end_offsets(bootstrap, TOPIC_EVENTS)
+            local_stack, TOPIC_EVENTS, default_offsets, end_offsets(local_stack, TOPIC_EVENTS)
         )
     ]
     assert not [v for v in written if player.encode() in v]

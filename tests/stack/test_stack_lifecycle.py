@@ -88,7 +88,7 @@ def test_kafka_has_the_events_topic_and_no_auto_creation(kafka_stack):
 
     assert Kafka(kafka_stack).ready()
     # A short message timeout: librdkafka otherwise waits minutes for a missing topic to appear.
-    producer = Producer({"bootstrap.servers": kafka_stack.kafka_bootstrap, "message.timeout.ms": 5000})
+    producer = Producer(kafka_stack.kafka_config(**{"message.timeout.ms": 5000}))
     metadata = producer.list_topics(timeout=10)
     assert "events" in metadata.topics
     assert len(metadata.topics["events"].partitions) == kafka_stack.events_partitions

@@ -103,10 +103,12 @@ def start_api(stack, console: Console, api_url: str, env: dict[str, str], name: 
         console.print(f"an API started elsewhere (e.g. `make api`) already answers at {api_url}; using it")
         return
     parts = urlsplit(api_url)
-    # Trino's users: each process logs in as its own (docs/security.md); the dashboard only reads.
+    # Each process logs in as its own user (docs/security.md): to Trino the dashboard only reads,
+    # to Kafka the API may only write the events topic.
     api_env = {
         **stack.trino_env("dashboard"),
         **env,
+        **stack.kafka_env(stack_settings.KAFKA_API),
         **api_auth_env(stack),
         "QUESTLINE_API_BIND": f"{parts.hostname}:{parts.port or 80}",
     }
@@ -121,7 +123,9 @@ def start_stream(stack, console: Console, env: dict[str, str], name: str = STREA
     if process.running_pid(stack, name) is not None:
         console.print(f"streaming job already running (pid {process.running_pid(stack, name)})")
         return
-    pid = process.spawn(stack, name, [console_script(STREAM)], env={**stack.trino_env(TRINO_PIPELINE_USER), **env})
+    # Spark's own Kafka user (it may only read the events topic); the pipeline's Trino user.
+    stream_env = {**stack.trino_env(TRINO_PIPELINE_USER), **env, **stack.kafka_env(stack_settings.KAFKA_SPARK)}
+    pid = process.spawn(stack, name, [console_script(STREAM)], env=stream_env)
     console.print(f"streaming job started: pid {pid}, log {process.log_file(stack, name)}")
 
 

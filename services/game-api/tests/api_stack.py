@@ -13,6 +13,7 @@ import orjson
 
 from questline_devkit.process import free_port
 from questline_stack.scratch import end_offsets, records_between
+from questline_stack.settings import Settings
 
 BIN = Path(sys.executable).parent
 
@@ -68,14 +69,14 @@ class Gunicorn:
 class TopicReader:
     """Reads what landed on a topic between a mark and now."""
 
-    def __init__(self, bootstrap: str, topic: str):
-        self.bootstrap = bootstrap
+    def __init__(self, stack: Settings, topic: str):
+        self.stack = stack  # read as its admin
         self.topic = topic
 
     def mark(self) -> dict[int, int]:
-        return end_offsets(self.bootstrap, self.topic)
+        return end_offsets(self.stack, self.topic)
 
     def records_since(self, mark: dict[int, int], timeout: float = 30) -> list[tuple[bytes | None, dict]]:
         """Every record appended after `mark`, up to the current end of each partition."""
-        records = records_between(self.bootstrap, self.topic, mark, self.mark(), timeout)
+        records = records_between(self.stack, self.topic, mark, self.mark(), timeout)
         return [(key, orjson.loads(value)) for key, value in records]

@@ -7,6 +7,7 @@ from api_stack import Gunicorn, TopicReader
 from questline_api.app import create_app
 from questline_api.settings import load
 from questline_stack.scratch import Scratch
+from questline_stack.settings import KAFKA_API
 
 
 @pytest.fixture
@@ -43,17 +44,23 @@ def scratch_topic(kafka_stack):
 
 
 @pytest.fixture(scope="session")
-def api_url(kafka_bootstrap, scratch_topic, tmp_path_factory):
+def api_kafka_env(kafka_stack):
+    """The API's own Kafka user, as every deployment gives it (it may only write the events topic)."""
+    return kafka_stack.kafka_env(KAFKA_API)
+
+
+@pytest.fixture(scope="session")
+def api_url(kafka_bootstrap, api_kafka_env, scratch_topic, tmp_path_factory):
     """The API under gunicorn with several workers, against the stack's Kafka."""
     log = tmp_path_factory.mktemp("game-api") / "gunicorn.log"
-    server = Gunicorn(kafka_bootstrap, log, QUESTLINE_EVENTS_TOPIC=scratch_topic).start()
+    server = Gunicorn(kafka_bootstrap, log, **api_kafka_env, QUESTLINE_EVENTS_TOPIC=scratch_topic).start()
     yield server.url
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def topic(kafka_bootstrap, scratch_topic):
-    return TopicReader(kafka_bootstrap, scratch_topic)
+def topic(kafka_stack, scratch_topic):
+    return TopicReader(kafka_stack, scratch_topic)
 
 
 @pytest.fixture(scope="session")

@@ -32,11 +32,12 @@ def keys(tmp_path_factory):
     return root
 
 
-def _server(kafka_bootstrap, keys, log, signing, port, **env):
+def _server(kafka_bootstrap, api_kafka_env, keys, log, signing, port, **env):
     return Gunicorn(
         kafka_bootstrap,
         log,
         workers=2,
+        **api_kafka_env,
         port=port,
         QUESTLINE_API_AUTH="true",
         QUESTLINE_API_AUTH_KEYS_DIR=str(keys / "api"),
@@ -47,11 +48,11 @@ def _server(kafka_bootstrap, keys, log, signing, port, **env):
 
 
 @pytest.fixture(scope="module")
-def api(kafka_bootstrap, keys, scratch_topic, tmp_path_factory):
+def api(kafka_bootstrap, api_kafka_env, keys, scratch_topic, tmp_path_factory):
     """Signs with k1, verifies k1 and k2; legacy routes need the client key."""
     log = tmp_path_factory.mktemp("gunicorn") / "auth.log"
     server = _server(
-        kafka_bootstrap, keys, log, "k1", AUTH_PORT, QUESTLINE_EVENTS_TOPIC=scratch_topic,
+        kafka_bootstrap, api_kafka_env, keys, log, "k1", AUTH_PORT, QUESTLINE_EVENTS_TOPIC=scratch_topic,
         QUESTLINE_API_LEGACY="client-key", QUESTLINE_API_LEGACY_CLIENT_KEY_FILE=str(keys / "client-key"),
     )  # fmt: skip
     yield server.url
@@ -170,11 +171,11 @@ def test_a_players_token_and_a_service_credential_are_accepted(api, keys, topic,
 
 
 def test_the_old_key_still_verifies_while_the_new_one_signs(
-    kafka_bootstrap, keys, scratch_topic, topic, run_id, tmp_path
+    kafka_bootstrap, api_kafka_env, keys, scratch_topic, topic, run_id, tmp_path
 ):
     """Rotation step 2 (k2 signs; k1 kept until its tokens expire): both kinds of token pass."""
     server = _server(
-        kafka_bootstrap, keys, tmp_path / "rotated.log", "k2", AUTH_PORT and AUTH_PORT + 1,
+        kafka_bootstrap, api_kafka_env, keys, tmp_path / "rotated.log", "k2", AUTH_PORT and AUTH_PORT + 1,
         QUESTLINE_API_LEGACY="off", QUESTLINE_EVENTS_TOPIC=scratch_topic,
     )  # fmt: skip
     try:

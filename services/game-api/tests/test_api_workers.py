@@ -27,8 +27,9 @@ def connections_per_pid(port: int) -> dict[int, int]:
     return counts
 
 
-def test_connections_spread_over_every_worker(kafka_bootstrap, scratch_topic, tmp_path):
-    server = Gunicorn(kafka_bootstrap, tmp_path / "gunicorn.log", workers=2, QUESTLINE_EVENTS_TOPIC=scratch_topic)
+def test_connections_spread_over_every_worker(kafka_bootstrap, api_kafka_env, scratch_topic, tmp_path):
+    log = tmp_path / "gunicorn.log"
+    server = Gunicorn(kafka_bootstrap, log, workers=2, **api_kafka_env, QUESTLINE_EVENTS_TOPIC=scratch_topic)
     server.start()
     clients = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=10) for _ in range(CONNECTIONS)]
     try:
@@ -51,13 +52,15 @@ def test_connections_spread_over_every_worker(kafka_bootstrap, scratch_topic, tm
         server.stop()
 
 
-def test_a_taken_port_is_refused_with_a_clear_error(kafka_bootstrap, scratch_topic, tmp_path):
+def test_a_taken_port_is_refused_with_a_clear_error(kafka_bootstrap, api_kafka_env, scratch_topic, tmp_path):
     """SO_REUSEPORT would let a second server share the port quietly; it must refuse instead."""
-    first = Gunicorn(kafka_bootstrap, tmp_path / "first.log", workers=1, QUESTLINE_EVENTS_TOPIC=scratch_topic)
+    first = Gunicorn(
+        kafka_bootstrap, tmp_path / "first.log", workers=1, **api_kafka_env, QUESTLINE_EVENTS_TOPIC=scratch_topic
+    )
     first.start()
     try:
         # Not Gunicorn.start: its readiness probe would get the first server's answer.
-        second = Gunicorn(kafka_bootstrap, tmp_path / "second.log", port=first.port)
+        second = Gunicorn(kafka_bootstrap, tmp_path / "second.log", port=first.port, **api_kafka_env)
         refused = subprocess.run(
             [BIN / "gunicorn", "-c", "python:questline_api.gunicorn_conf"],
             env=second.env,

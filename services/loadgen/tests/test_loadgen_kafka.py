@@ -57,8 +57,7 @@ def api_url(kafka_stack, topic, tmp_path_factory):
 
 
 def test_the_ground_truth_is_exactly_what_a_kafka_consumer_reads(kafka_stack, topic, api_url, tmp_path):
-    bootstrap = kafka_stack.kafka_bootstrap
-    before = end_offsets(bootstrap, topic)
+    before = end_offsets(kafka_stack, topic)
     settings = settings_module.load(
         ["--api-url", api_url, "--players", "40", "--rate", "150", "--duration", "10", "--no-progress"],
         {},
@@ -66,7 +65,8 @@ def test_the_ground_truth_is_exactly_what_a_kafka_consumer_reads(kafka_stack, to
     )
     truth = run(settings)
     records = [
-        orjson.loads(value) for _key, value in records_between(bootstrap, topic, before, end_offsets(bootstrap, topic))
+        orjson.loads(value)
+        for _key, value in records_between(kafka_stack, topic, before, end_offsets(kafka_stack, topic))
     ]
     mine = [r for r in records if (r.get("player_id") or "").startswith(f"{settings.run_id}-")]
     document = orjson.loads((tmp_path / "gt.json").read_bytes())

@@ -24,6 +24,7 @@ from confluent_kafka import Consumer, TopicPartition
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StringType, StructField, StructType
 
+from questline_events import SPARK_KAFKA_GROUP_PREFIX
 from questline_spark import settings as settings_module
 from questline_spark.runtime import Tables, ensure_tables, log, run
 from questline_spark.session import spark_session
@@ -53,8 +54,9 @@ def _existing(spark: SparkSession, tables: Tables, spec: TableSpec) -> DataFrame
 
 def end_offsets(settings: Settings) -> dict[int, int]:
     """The topic's latest offset per partition now: where this run stops reading."""
+    # Only offsets are read (no group is joined); the id is within the Spark user's groups anyway.
     consumer = Consumer(
-        {"bootstrap.servers": settings.kafka_bootstrap_servers, "group.id": "questline-load-events-batch"}
+        settings_module.kafka_client_config(settings, **{"group.id": f"{SPARK_KAFKA_GROUP_PREFIX}-load-events-batch"})
     )
     try:
         topic = consumer.list_topics(settings.events_topic, timeout=30).topics[settings.events_topic]
@@ -74,7 +76,7 @@ def load(spark: SparkSession, settings: Settings, tables: Tables) -> dict[str, i
     log.info("reading %s from the earliest offsets to %s", settings.events_topic, json.dumps(ends))
     kafka = (
         spark.read.format("kafka")
-        .option("kafka.bootstrap.servers", settings.kafka_bootstrap_servers)
+        .options(**settings_module.kafka_source_options(settings))
         .option("subscribe", settings.events_topic)
         .option("startingOffsets", "earliest")
         .option("endingOffsets", json.dumps({settings.events_topic: {str(p): o for p, o in ends.items()}}))

@@ -9,7 +9,7 @@ import dataclasses
 import os
 import re
 
-from questline_events import DATABASE, TOPIC_EVENTS, TRINO_CATALOG, TRINO_PIPELINE_USER
+from questline_events import DATABASE, SPARK_KAFKA_GROUP_PREFIX, TOPIC_EVENTS, TRINO_CATALOG, TRINO_PIPELINE_USER
 from questline_settings import (
     SettingsError,
     flag,
@@ -22,6 +22,7 @@ from questline_settings import (
     sql_name,
     text,
 )
+from questline_settings.kafka import KafkaCredentials, client_config, kafka_credentials
 from questline_settings.trino import TrinoLogin, trino_login, trino_url
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "KpiSettings",
     "Settings",
     "SettingsError",
+    "kafka_client_config",
+    "kafka_source_options",
     "load",
     "load_compaction",
     "load_kpi",
@@ -39,6 +42,9 @@ __all__ = [
 @dataclasses.dataclass(frozen=True)
 class Settings:
     kafka_bootstrap_servers: str
+    # Spark's Kafka user (QUESTLINE_KAFKA_USERNAME/_PASSWORD): it may only read the events
+    # topic, in consumer groups named SPARK_KAFKA_GROUP_PREFIX*. None: no authentication.
+    kafka_credentials: KafkaCredentials | None
     events_topic: str
     hdfs_uri: str
     warehouse_dir: str  # one directory per table below it
@@ -77,6 +83,7 @@ def load() -> Settings:
     url = trino_url("QUESTLINE_TRINO_URL", required=True)
     return Settings(
         kafka_bootstrap_servers=kafka_bootstrap_servers("KAFKA_BOOTSTRAP_SERVERS"),
+        kafka_credentials=kafka_credentials(),
         events_topic=kafka_topic("QUESTLINE_EVENTS_TOPIC", TOPIC_EVENTS),
         hdfs_uri=hdfs,
         warehouse_dir=text("QUESTLINE_WAREHOUSE_DIR", f"{hdfs}/questline/warehouse").rstrip("/"),
@@ -100,6 +107,21 @@ def load() -> Settings:
             "QUESTLINE_DEDUP_WINDOW", "24 hours", r"\d+ (seconds|minutes|hours|days)", "e.g. '24 hours'"
         ),
     )
+
+
+def kafka_source_options(settings: Settings) -> dict[str, str]:
+    """What every Kafka read of the jobs sets: the servers, the user, and the consumer groups'
+    prefix (Spark makes up a group id per query; the Spark user may read only these groups)."""
+    return {
+        "kafka.bootstrap.servers": settings.kafka_bootstrap_servers,
+        **(settings.kafka_credentials.spark_options() if settings.kafka_credentials else {}),
+        "groupIdPrefix": SPARK_KAFKA_GROUP_PREFIX,
+    }
+
+
+def kafka_client_config(settings: Settings, **extra) -> dict[str, object]:
+    """A confluent-kafka configuration as the jobs' Kafka user (the batch job's offset reader)."""
+    return client_config(settings.kafka_bootstrap_servers, settings.kafka_credentials, **extra)
 
 
 def require_kafka_jars(settings: Settings) -> None:

@@ -134,7 +134,7 @@ class ProgressLogger(StreamingQueryListener):
 def start(spark: SparkSession, settings: Settings, tables: Tables, *, available_now: bool = False):
     source = (
         spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", settings.kafka_bootstrap_servers)
+        .options(**settings_module.kafka_source_options(settings))
         .option("subscribe", settings.events_topic)
         .option("startingOffsets", settings.starting_offsets)
         .option("maxOffsetsPerTrigger", settings.max_offsets_per_trigger)

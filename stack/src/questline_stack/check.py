@@ -35,17 +35,15 @@ def check_kafka(s: Settings, run_id: str) -> None:
     from confluent_kafka import Consumer, Producer
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    admin = AdminClient({"bootstrap.servers": s.kafka_bootstrap})
+    admin = AdminClient(s.kafka_config())  # the admin: it creates the check topic
     if CHECK_TOPIC not in admin.list_topics(timeout=10).topics:
         for future in admin.create_topics([NewTopic(CHECK_TOPIC, num_partitions=1, replication_factor=1)]).values():
             future.result(30)
-    producer = Producer({"bootstrap.servers": s.kafka_bootstrap, "enable.idempotence": True, "acks": "all"})
+    producer = Producer(s.kafka_config(**{"enable.idempotence": True, "acks": "all"}))
     producer.produce(CHECK_TOPIC, key=run_id.encode(), value=run_id.encode())
     if producer.flush(30) != 0:
         raise CheckFailed("Kafka did not acknowledge the check record within 30s")
-    consumer = Consumer(
-        {"bootstrap.servers": s.kafka_bootstrap, "group.id": f"stack-check-{run_id}", "auto.offset.reset": "earliest"}
-    )
+    consumer = Consumer(s.kafka_config(**{"group.id": f"stack-check-{run_id}", "auto.offset.reset": "earliest"}))
     consumer.subscribe([CHECK_TOPIC])
     deadline = time.monotonic() + 60
     try:

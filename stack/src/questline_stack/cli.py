@@ -19,8 +19,9 @@ from questline_devkit.artifacts import FetchError, log
 from questline_devkit.process import StartError
 from questline_events import TRINO_USERS
 from questline_settings import SettingsError
+from questline_settings import kafka as kafka_auth
 from questline_stack.components import all_components
-from questline_stack.settings import load
+from questline_stack.settings import KAFKA_ADMIN, load
 
 
 def _select(components, names):
@@ -51,7 +52,8 @@ def cmd_up(s, args):
             log(f"{c.name} up in {time.monotonic() - t:.1f}s")
     log(f"stack up in {time.monotonic() - t0:.1f}s; state in {s.state_dir}, logs in {s.logs_dir}")
     for key, value in s.client_env().items():
-        log(f"  {key}={value}")
+        # The log is kept; the password is in its file (`questline-stack env` prints it).
+        log(f"  {key}={value}" if key != kafka_auth.PASSWORD else f"  {key}=*** ({s.kafka_users_dir / KAFKA_ADMIN})")
 
 
 def cmd_down(s, args):

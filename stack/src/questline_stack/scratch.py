@@ -95,7 +95,7 @@ class Scratch:
 def _admin(stack: Settings):
     from confluent_kafka.admin import AdminClient
 
-    return AdminClient({"bootstrap.servers": stack.kafka_bootstrap, "socket.timeout.ms": 5000})
+    return AdminClient(stack.kafka_config(**{"socket.timeout.ms": 5000}))  # the admin
 
 
 def _kafka_up(stack: Settings) -> bool:
@@ -195,11 +195,11 @@ def sweep(stack: Settings, *, including_pid: int | None = None) -> list[str]:
     return [*(f"topic {t}" for t in topics), *(f"database {d}" for d in databases), *(f"hdfs {p}" for p in hdfs_dirs)]
 
 
-def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    """The end offset of each partition of `topic` ({} if there is no such topic)."""
+def end_offsets(stack: Settings, topic: str) -> dict[int, int]:
+    """The end offset of each partition of `topic` ({} if there is no such topic), read as the admin."""
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"questline-offsets-{uuid.uuid4().hex}"})
+    consumer = Consumer(stack.kafka_config(**{"group.id": f"questline-offsets-{uuid.uuid4().hex}"}))
     try:
         metadata = consumer.list_topics(topic, timeout=10).topics[topic]
         if metadata.error is not None:
@@ -210,16 +210,17 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 
 
 def records_between(
-    bootstrap: str, topic: str, start: dict[int, int], end: dict[int, int], timeout: float = 60
+    stack: Settings, topic: str, start: dict[int, int], end: dict[int, int], timeout: float = 60
 ) -> list[tuple[bytes | None, bytes]]:
     """(key, value) of every record of `topic` from the offsets `start` up to `end` (as
-    end_offsets gives them), partition by partition; other writers may share the topic."""
+    end_offsets gives them), partition by partition, read as the admin; other writers may share
+    the topic."""
     from confluent_kafka import Consumer, TopicPartition
 
     todo = {p: stop for p, stop in end.items() if stop > start.get(p, 0)}
     if not todo:
         return []
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"questline-read-{uuid.uuid4().hex}"})
+    consumer = Consumer(stack.kafka_config(**{"group.id": f"questline-read-{uuid.uuid4().hex}"}))
     try:
         consumer.assign([TopicPartition(topic, p, start.get(p, 0)) for p in todo])
         records = []
@@ -242,7 +243,7 @@ def records_between(
 def snapshot(stack: Settings) -> dict[str, dict | None]:
     """The user's data as far as it can be read now: the end offsets of the `events` topic and
     the row count of each `questline` table (None for a server that is not running)."""
-    topic = end_offsets(stack.kafka_bootstrap, TOPIC_EVENTS) if _kafka_up(stack) else None
+    topic = end_offsets(stack, TOPIC_EVENTS) if _kafka_up(stack) else None
     tables = None
     if _trino_up(stack):
         import trino

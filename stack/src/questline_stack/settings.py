@@ -12,9 +12,15 @@ from questline_devkit.process import StateDirLayout, start_timeout
 from questline_devkit.versions import versions
 from questline_events import TOPIC_EVENTS, TRINO_CATALOG, TRINO_PIPELINE_USER
 from questline_settings import SettingsError, jvm_size, kafka_topic, local_state_dir, number, path, port, sql_name, text
+from questline_settings import kafka as kafka_auth
 from questline_settings.trino import TrinoLogin
 
-__all__ = ["Settings", "SettingsError", "load"]
+__all__ = ["KAFKA_ADMIN", "KAFKA_API", "KAFKA_SPARK", "KAFKA_USERS", "Settings", "SettingsError", "load"]
+
+# Kafka's SCRAM users (issue 20): the admin (super user: the stack, tests and tools that create
+# topics), the API (writes the events topic) and Spark (reads it). Passwords are generated at `up`.
+KAFKA_ADMIN, KAFKA_API, KAFKA_SPARK = "admin", "api", "spark"
+KAFKA_USERS = (KAFKA_ADMIN, KAFKA_API, KAFKA_SPARK)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,10 +102,41 @@ class Settings(StateDirLayout):
         """A connection to the stack's Trino as `user` (by default the pipeline, which may write)."""
         return self.trino_login(user).connect(self.trino_url, **options)
 
-    def client_env(self) -> dict[str, str]:
-        """What a client of the stack (API, Spark jobs, tests) needs, as env vars."""
+    # --- Kafka users (issue 20, item 3) ---
+    @property
+    def kafka_users_dir(self) -> Path:
+        """One password file per Kafka user (mode 0600), written by the Kafka component at `up`."""
+        return self.state_dir / "kafka" / "users"
+
+    def kafka_credentials(self, user: str = KAFKA_ADMIN) -> kafka_auth.KafkaCredentials:
+        if user not in KAFKA_USERS:
+            raise ValueError(f"unknown Kafka user {user!r} (expected one of {', '.join(KAFKA_USERS)})")
+        try:
+            password = (self.kafka_users_dir / user).read_text().strip()
+        except FileNotFoundError:
+            raise SettingsError(
+                f"no password for the Kafka user {user!r} in {self.kafka_users_dir} (run `questline-stack up kafka`)"
+            ) from None
+        return kafka_auth.KafkaCredentials(user, password)
+
+    def kafka_config(self, user: str = KAFKA_ADMIN, **extra) -> dict[str, object]:
+        """A confluent-kafka configuration for the stack's Kafka as `user`."""
+        return kafka_auth.client_config(self.kafka_bootstrap, self.kafka_credentials(user), **extra)
+
+    def kafka_env(self, user: str) -> dict[str, str]:
+        """The variables every client reads its Kafka user from (questline_settings.kafka)."""
+        credentials = self.kafka_credentials(user)
+        return {kafka_auth.USERNAME: credentials.username, kafka_auth.PASSWORD: credentials.password}
+
+    # --- end of Kafka users ---
+
+    def client_env(self, *, kafka_user: str = KAFKA_ADMIN) -> dict[str, str]:
+        """What a client of the stack (API, Spark jobs, tests) needs, as env vars. Kafka's user is
+        the admin unless named: the API gets `kafka_user=KAFKA_API`, the Spark jobs KAFKA_SPARK."""
+        kafka_user_env = self.kafka_env(kafka_user) if (self.kafka_users_dir / kafka_user).exists() else {}
         return {
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            **kafka_user_env,
             "QUESTLINE_HDFS_URI": self.hdfs_uri,
             "QUESTLINE_METASTORE_URI": self.metastore_uri,
             "QUESTLINE_METASTORE_DB_URL": _metastore_db_url(self),

@@ -14,6 +14,9 @@ SCHEMA_VERSION = 1
 TRINO_PIPELINE_USER = "pipeline"
 TRINO_READERS: tuple[str, ...] = ("report", "dashboard", "smoke", "analyst")
 TRINO_USERS: tuple[str, ...] = (TRINO_PIPELINE_USER, *TRINO_READERS)
+# The consumer groups of the Spark jobs' Kafka reads (Spark's `groupIdPrefix`, and the batch
+# job's offset reader): the Spark user's ACLs allow reading groups with this prefix only.
+SPARK_KAFKA_GROUP_PREFIX = "questline-spark"
 
 # A Kafka record larger than this is not an event: the API refuses it (413) and
 # Spark quarantines it with reason "too_large".

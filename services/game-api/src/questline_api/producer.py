@@ -63,6 +63,7 @@ class EventProducer:
         self._producer = confluent_kafka.Producer(
             {
                 "bootstrap.servers": settings.kafka_bootstrap_servers,
+                **(settings.kafka_credentials.librdkafka() if settings.kafka_credentials else {}),
                 "enable.idempotence": True,
                 "acks": "all",
                 "linger.ms": settings.kafka_linger_ms,

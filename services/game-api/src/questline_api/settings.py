@@ -22,6 +22,7 @@ from questline_settings import (
     sql_name,
     text,
 )
+from questline_settings.kafka import KafkaCredentials, kafka_credentials
 from questline_settings.trino import TrinoLogin, trino_login, trino_url
 
 __all__ = ["AuthSettings", "Settings", "SettingsError", "load", "load_auth"]
@@ -56,6 +57,9 @@ class AuthSettings:
 @dataclasses.dataclass(frozen=True)
 class Settings:
     kafka_bootstrap_servers: str
+    # The API's Kafka user (QUESTLINE_KAFKA_USERNAME/_PASSWORD, SCRAM-SHA-512): it may only
+    # write the events topic. None: no authentication (a listener without SASL).
+    kafka_credentials: KafkaCredentials | None
     events_topic: str
     # How long a request waits for Kafka's delivery report before answering 503.
     produce_timeout: float
@@ -140,6 +144,7 @@ def load(env=None) -> Settings:
     url = trino_url("QUESTLINE_TRINO_URL", env=env)
     return Settings(
         kafka_bootstrap_servers=kafka_bootstrap_servers("KAFKA_BOOTSTRAP_SERVERS", env=env),
+        kafka_credentials=kafka_credentials(env),
         # The same variable the Spark jobs read: benchmarks and tests point both at a
         # topic of their own so their load never lands in the shared tables.
         events_topic=kafka_topic("QUESTLINE_EVENTS_TOPIC", TOPIC_EVENTS, env=env),

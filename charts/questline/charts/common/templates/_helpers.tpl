@@ -182,4 +182,31 @@ pipeline report dashboard smoke analyst
           name: {{ include "common.trinoTlsSecret" .ctx }}
           items:
             - {key: ca.crt, path: ca.crt}
+{{/*
+Kafka's users (issue 20, docs/security.md), when global.kafkaAuth.enabled: one SCRAM-SHA-512 user
+per role, named `<release>-kafka-<role>` (api: writes the events topic; spark: reads it; admin:
+super user of the topic Job and the helm tests). Its password is the key `password` of the Secret of
+the same name: Strimzi's User Operator writes it from the KafkaUser (strimzi mode), the kafka chart
+generates it at install (plain mode). Pods read it through secretKeyRef, never from a ConfigMap.
+*/}}
+{{- define "common.kafkaUser" -}}
+{{- printf "%s-kafka-%s" .ctx.Release.Name .role | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* "true" when Kafka's users and ACLs are on (global.kafkaAuth.enabled, on unless set false); "" otherwise. */}}
+{{- define "common.kafkaAuthEnabled" -}}
+{{- if dig "kafkaAuth" "enabled" true (.Values.global | default dict) }}true{{ end -}}
+{{- end -}}
+
+{{/* The variables questline_settings.kafka reads, for the user of `role`; nothing when auth is off. */}}
+{{- define "common.kafkaUserEnv" -}}
+{{- if include "common.kafkaAuthEnabled" .ctx }}
+- name: QUESTLINE_KAFKA_USERNAME
+  value: {{ include "common.kafkaUser" . | quote }}
+- name: QUESTLINE_KAFKA_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "common.kafkaUser" . }}
+      key: password
+{{- end }}
 {{- end -}}

@@ -8,6 +8,8 @@
     fieldRef: {fieldPath: metadata.name}
 - name: KAFKA_BOOTSTRAP_SERVERS
   value: {{ include "common.kafkaBootstrapServers" . | quote }}
+{{- /* Spark's Kafka user: it may only read the events topic (docs/security.md). */}}
+{{- include "common.kafkaUserEnv" (dict "ctx" . "role" "spark") }}
 {{ include "common.namesEnv" . }}
 - name: QUESTLINE_HDFS_URI
   value: {{ include "common.hdfsUri" . | quote }}
