@@ -12,65 +12,13 @@ import threading
 import time
 
 import pytest
-from spark_events import PAYLOADS, make_event
 from stack_jobs import Run, kill, wait_until
+from stack_tables import COMPACTION_ENV, TABLES, Stream, day_events, files, fingerprint, fingerprints
 
-from questline_events import TRINO_CATALOG, utc_timestamp
+from questline_events import TRINO_CATALOG
 from questline_settings.trino import connect as trino_connect
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(2400)]
-
-TABLES = ("events", "visits", "purchases", "joins", "declarations")
-COMPACTION_ENV = {
-    "QUESTLINE_COMPACT_MIN_FILES": "4",
-    "QUESTLINE_COMPACT_QUIET_SECONDS": "3",
-    "QUESTLINE_COMPACT_LOCK_TIMEOUT_SECONDS": "10",
-    "QUESTLINE_COMPACT_KEEP_REPLACED_SECONDS": "0",
-}
-
-
-def _day_events(day: dt.date, n: int, tag: str) -> list[dict]:
-    at = utc_timestamp(dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC))
-    types = list(PAYLOADS)
-    return [make_event(types[i % len(types)], player_id=f"{tag}-p{i}", timestamp=at) for i in range(n)]
-
-
-class Stream:
-    """The streaming job of one run, fed in small rounds so that every round is a trigger."""
-
-    def __init__(self, run: Run):
-        self.run = run
-        self.job = run.job("stream-events-to-hdfs")
-        self.sent = 0
-
-    def feed(self, day: dt.date, rounds: int, per_round: int = 8) -> None:
-        """Each round waits until the one before is visible: one micro-batch (and file) per round."""
-        for r in range(rounds):
-            self.run.produce(*_day_events(day, per_round, f"{day}-{r}-{time.monotonic_ns()}"))
-            self.sent += per_round
-            wait_until(lambda: self.run.counts().get("events") == self.sent, 300, f"round {r}", self.job)
-
-
-def _columns(run: Run, table: str) -> list[str]:
-    return [row[0] for row in run.query(f"SHOW COLUMNS FROM {{db}}.{table}")]
-
-
-def fingerprint(run: Run, table: str, day: dt.date) -> tuple:
-    columns = ", ".join(f'"{c}"' for c in _columns(run, table))
-    (row,) = run.query(
-        f"SELECT count(*), count(DISTINCT event_id), checksum(ROW({columns})) FROM {{db}}.{table} "
-        f"WHERE event_date = '{day}'"
-    )
-    return row
-
-
-def files(run: Run, table: str, day: dt.date) -> int:
-    ((n,),) = run.query(f"SELECT count(DISTINCT \"$path\") FROM {{db}}.{table} WHERE event_date = '{day}'")
-    return n
-
-
-def fingerprints(run: Run, day: dt.date) -> dict[str, tuple]:
-    return {t: fingerprint(run, t, day) for t in TABLES}
 
 
 class Watcher(threading.Thread):
@@ -124,7 +72,7 @@ def test_compaction_leaves_one_file_per_partition_with_the_same_rows_while_the_s
     compaction = _compact(stream.run)
     today = dt.datetime.now(dt.UTC).date()
     while compaction.poll() is None:  # the stream keeps landing today's events meanwhile
-        stream.run.produce(*_day_events(today, 5, f"today-{time.monotonic_ns()}"))
+        stream.run.produce(*day_events(today, 5, f"today-{time.monotonic_ns()}"))
         stream.sent += 5
         time.sleep(1)
     watcher.stop.set()
@@ -163,7 +111,7 @@ def test_a_late_event_of_a_compacted_day_is_visible_once_after_the_next_run(stre
     day = dt.date(2026, 11, 25)  # compacted by the test before
     before = fingerprint(stream.run, "events", day)
     marker_day = dt.datetime.now(dt.UTC).date()
-    stream.run.produce(*_day_events(day, 3, f"late-{time.monotonic_ns()}"), *_day_events(marker_day, 1, "marker"))
+    stream.run.produce(*day_events(day, 3, f"late-{time.monotonic_ns()}"), *day_events(marker_day, 1, "marker"))
     stream.sent += 4
     # The late rows land in the canonical directory, which is no longer the partition's location.
     wait_until(lambda: stream.run.counts().get("events") >= stream.sent - 3, 120, "the late batch", stream.job)

@@ -6,6 +6,9 @@ derive their schema from it, and tests check that the charts use the same names.
 
 from questline_events.names import (
     DATABASE,
+    ERASE_PLAYER,
+    ERASURE_AUDIT,
+    ERASURE_REQUESTS,
     EVENT_FAMILIES,
     EVENT_TYPES,
     MAX_EVENT_BYTES,
@@ -27,6 +30,9 @@ from questline_events.schema import (
 
 __all__ = [
     "DATABASE",
+    "ERASE_PLAYER",
+    "ERASURE_AUDIT",
+    "ERASURE_REQUESTS",
     "EVENT_FAMILIES",
     "EVENT_TYPES",
     "MAX_EVENT_BYTES",
