@@ -42,3 +42,25 @@ class Stream:
         self.run.produce(*events)
         self.sent += len(events)
         wait_until(lambda: self.run.counts().get("events") == expected, 300, what, self.job)
+
+
+def _columns(run: Run, table: str) -> list[str]:
+    return [row[0] for row in run.query(f"SHOW COLUMNS FROM {{db}}.{table}")]
+
+
+def fingerprint(run: Run, table: str, day: dt.date) -> tuple:
+    columns = ", ".join(f'"{c}"' for c in _columns(run, table))
+    (row,) = run.query(
+        f"SELECT count(*), count(DISTINCT event_id), checksum(ROW({columns})) FROM {{db}}.{table} "
+        f"WHERE event_date = '{day}'"
+    )
+    return row
+
+
+def files(run: Run, table: str, day: dt.date) -> int:
+    ((n,),) = run.query(f"SELECT count(DISTINCT \"$path\") FROM {{db}}.{table} WHERE event_date = '{day}'")
+    return n
+
+
+def fingerprints(run: Run, day: dt.date) -> dict[str, tuple]:
+    return {t: fingerprint(run, t, day) for t in TABLES}

@@ -138,7 +138,7 @@ def test_retention_keeps_ninety_days_quarantine_longer_and_per_table_overrides(m
 
 
 def test_a_partition_expires_once_its_date_is_more_than_the_kept_days_before_today():
-    partitions = [f"event_date=2026-11-{d:02d}" for d in (20, 24, 25, 27)]
-    today = dt.date(2026, 11, 27)
-    assert expired_partitions(partitions, 3, today) == ["event_date=2026-11-20", "event_date=2026-11-24"]
+    partitions = [f"event_date=2026-11-{d:02d}" for d in (20, 23, 24, 27)]
+    today = dt.date(2026, 11, 27)  # 3 days: 24 to 27 are kept, 24 being exactly 3 days before
+    assert expired_partitions(partitions, 3, today) == ["event_date=2026-11-20", "event_date=2026-11-23"]
     assert expired_partitions(partitions, 0, today) == []
