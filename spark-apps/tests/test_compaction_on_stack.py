@@ -12,6 +12,7 @@ import threading
 import time
 
 import pytest
+import requests
 from stack_jobs import Run, kill, wait_until
 from stack_tables import COMPACTION_ENV, TABLES, Stream, day_events, files, fingerprint, fingerprints
 
@@ -120,3 +121,57 @@ def test_a_late_event_of_a_compacted_day_is_visible_once_after_the_next_run(stre
     after = fingerprint(stream.run, "events", day)
     assert after[:2] == (before[0] + 3, before[1] + 3)
     assert stream.run.counts().get("events") == stream.sent
+
+
+def _generations(run: Run, table: str, day: dt.date) -> list[str]:
+    """The `_compacted-*` directories of a partition, through WebHDFS."""
+    stack = run.scratch.stack
+    directory = run.env["QUESTLINE_WAREHOUSE_DIR"].split("://", 1)[1].split("/", 1)[1]
+    url = (
+        f"http://{stack.host}:{stack.namenode_http_port}/webhdfs/v1/{directory}/{table}/event_date={day}?op=LISTSTATUS"
+    )
+    statuses = requests.get(url, timeout=30).json()["FileStatuses"]["FileStatus"]
+    return sorted(s["pathSuffix"] for s in statuses if s["pathSuffix"].startswith("_compacted-"))
+
+
+def _killed_at(run: Run, stage: str | None, delay: float = 0.0) -> str:
+    """Start a compaction of `events`, kill it paused before `stage` (or `delay` s into its Spark write)."""
+    if stage:
+        run.env["QUESTLINE_COMPACT_PAUSE_BEFORE"] = stage
+    try:
+        compaction = _compact(run, "--table", "events")
+    finally:
+        run.env.pop("QUESTLINE_COMPACT_PAUSE_BEFORE", None)
+    marker = f"paused before {stage}" if stage else ": rewriting "
+    wait_until(lambda: marker in compaction.log_path.read_text(), 600, marker, compaction)
+    time.sleep(delay)
+    kill(compaction)
+    return compaction.log_path.read_text()
+
+
+def test_compaction_killed_before_during_and_after_the_swap_then_rerun_keeps_every_row_once(stream):
+    run = stream.run
+    day = dt.date(2026, 11, 24)
+    stream.feed(day, rounds=12)
+    before = fingerprint(run, "events", day)
+    # Before the swap, three ways (nothing written / output in staging / a whole generation), then after it.
+    for stage in ("write", "generation", "swap", "release"):
+        log = _killed_at(run, stage)
+        assert fingerprint(run, "events", day) == before, f"after a kill before {stage}"
+        assert (": swapped to " in log) == (stage == "release")
+        time.sleep(11)  # the lock timeout: the killed run's lock is stale now
+    assert files(run, "events", day) == 1  # the swap of the last killed run stands
+    run.run_job("compact-tables", "--table", "events")
+    assert fingerprint(run, "events", day) == before
+    assert len(_generations(run, "events", day)) == 1  # the orphans of the killed runs are gone
+    # During the Spark write, at random points.
+    day = dt.date(2026, 11, 23)
+    stream.feed(day, rounds=12)
+    before = fingerprint(run, "events", day)
+    for delay in random.Random(1901).sample([0.5, 1.0, 2.0, 3.0, 5.0], 2):
+        _killed_at(run, None, delay)
+        assert fingerprint(run, "events", day) == before, f"after a kill {delay} s into the write"
+        time.sleep(11)
+    run.run_job("compact-tables", "--table", "events")
+    assert fingerprint(run, "events", day) == before
+    assert files(run, "events", day) == 1

@@ -65,6 +65,12 @@ class Policy:
     keep_replaced_seconds: float  # replaced files stay this long after the swap (queries in flight)
     lock_timeout_seconds: float  # a lock not refreshed for this long belongs to a dead run
     include_open: bool  # also compact a quiet partition whose day is not over yet
+    pause_before: str = ""  # crash tests only: stop before this stage of a rewrite (PAUSE_STAGES)
+
+
+# Where a rewrite can be held for a crash test to kill it (QUESTLINE_COMPACT_PAUSE_BEFORE):
+# the Spark write, moving its output into the generation, the swap, the lock's release.
+PAUSE_STAGES = ("write", "generation", "swap", "release")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -221,7 +227,13 @@ class Compactor:
         day_over = dt.date.fromisoformat(partition.split("=", 1)[1]) < dt.datetime.now(dt.UTC).date()
         if pending_previous is not None:
             outcome.action = "skipped (files of the last swap not yet deleted)"
-        elif rewrite.kind != "compaction":
+        elif rewrite.kind == "retention":
+            self._rewrite(spec, partition, canonical, current, files, wanted, lock, outcome, rewrite)
+        elif rewrite.kind == "erasure" and (not day_over or newest_age < self.policy.quiet_seconds):
+            # The jobs write into the canonical directory: after a swap, today's new rows would be
+            # invisible until the next run. So an open day is erased once it is over and quiet.
+            outcome.action = "skipped (its day is not over and quiet yet)"
+        elif rewrite.kind == "erasure":
             self._rewrite(spec, partition, canonical, current, files, wanted, lock, outcome, rewrite)
         elif len(files) < self.policy.min_files or len(files) <= wanted:
             outcome.action = f"skipped ({len(files)} files)"
@@ -276,10 +288,13 @@ class Compactor:
         generation_name = f"{GENERATION_PREFIX}{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         generation = f"{canonical}/{generation_name}"
         rows_read = rows_removed = 0
+        log.info("%s %s/%s: rewriting %d files into %s", rewrite.kind, spec.name, partition, len(files), generation)
+        self._pause("write")
         if rewrite.expire:
             written = []  # an empty generation: the partition's rows disappear in one swap
         else:
             rows_read, rows_removed, written, staging = self._write_rows(spec, generation_name, files, wanted, rewrite)
+        self._pause("generation")
         self.fs.mkdirs(self._Path(generation))
         for n, status in enumerate(sorted(written, key=lambda s: s.getPath().getName())):
             if not self.fs.rename(status.getPath(), self._Path(f"{generation}/part-{n:05d}.parquet")):
@@ -304,6 +319,7 @@ class Compactor:
             else (self._Path(current).getParent().toString())
         )
         new_location = f"{stored_canonical.rstrip('/')}/{generation_name}"
+        self._pause("swap")
         if not lock.held() or not self.locations.swap(spec.name, partition, current, new_location):
             self.fs.delete(self._Path(generation), True)
             outcome.action = "lost the swap (another run changed the partition); its output deleted"
@@ -315,6 +331,13 @@ class Compactor:
         if not rewrite.expire:
             # Files the jobs added to the canonical directory while this run rewrote it.
             outcome.late_files_moved += self._move_late_files(canonical, generation, set(manifest["replaced"]))
+        log.info("%s %s/%s: swapped to %s", rewrite.kind, spec.name, partition, generation_name)
+        self._pause("release")
+
+    def _pause(self, stage: str) -> None:
+        if self.policy.pause_before == stage:
+            log.warning("paused before %s (QUESTLINE_COMPACT_PAUSE_BEFORE is set: crash tests only)", stage)
+            time.sleep(3600)
 
     def _write_rows(self, spec, generation_name, files, wanted, rewrite: Rewrite):
         """Read exactly `files`, write the rows `rewrite` keeps into staging; check the count."""

@@ -34,10 +34,10 @@ from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
-from questline_events import ERASURE_AUDIT, ERASURE_REQUESTS, QUARANTINE
+from questline_events import ERASURE_AUDIT, ERASURE_REQUESTS
 from questline_spark.catalog import Catalog
 from questline_spark.compaction import Compactor, Outcome, Rewrite
-from questline_spark.tables import TableSpec
+from questline_spark.tables import QUARANTINE, TableSpec
 
 log = logging.getLogger(__name__)
 

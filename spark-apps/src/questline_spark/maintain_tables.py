@@ -95,6 +95,7 @@ def main(
             keep_replaced_seconds=compaction.keep_replaced_seconds,
             lock_timeout_seconds=compaction.lock_timeout_seconds,
             include_open=compaction.include_open,
+            pause_before=compaction.pause_before,
         )
         catalog = Catalog(settings)
         locations = PartitionLocations(compaction.metastore_db_url, settings.database, compaction.metastore_db_password)

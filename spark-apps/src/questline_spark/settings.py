@@ -124,6 +124,7 @@ class CompactionSettings:
     lock_timeout_seconds: float
     include_open: bool
     loop_seconds: float  # 0: one pass
+    pause_before: str  # crash tests only: a rewrite stops before this stage (compaction.PAUSE_STAGES)
 
 
 def load_compaction() -> CompactionSettings:
@@ -137,6 +138,12 @@ def load_compaction() -> CompactionSettings:
         lock_timeout_seconds=number("QUESTLINE_COMPACT_LOCK_TIMEOUT_SECONDS", 300.0, float, low=4, unit="seconds"),
         include_open=flag("QUESTLINE_COMPACT_INCLUDE_OPEN", False),
         loop_seconds=number("QUESTLINE_COMPACT_LOOP_SECONDS", 0.0, float, low=0, unit="seconds"),
+        pause_before=matching(
+            "QUESTLINE_COMPACT_PAUSE_BEFORE",
+            "",
+            r"|write|generation|swap|release",
+            "write, generation, swap or release",
+        ),
     )
 
 
