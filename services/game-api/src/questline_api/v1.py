@@ -103,9 +103,10 @@ def erase_player(player_id: str) -> Response:
             "status": "accepted",
             "requested_at": event["timestamp"],
             "completion": (
-                "every row of the player is removed from every table by the maintenance job, and the "
-                "old files after its grace period: by default within 5 hours (docs/spark.md, Erasure); "
-                "events the player sends later are removed by each later run"
+                "the maintenance job removes every row of the player from every table, and the old files "
+                "after its grace period: by default within 5 hours for past days and within 30 hours for "
+                "today's rows (a day is rewritten once it is over); events the player sends later are "
+                "removed by each later run (docs/spark.md, Erasure)"
             ),
             "follow": f"SELECT * FROM {audit} WHERE erasure_id = '{event['event_id']}'",
         }
