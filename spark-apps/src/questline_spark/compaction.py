@@ -39,22 +39,16 @@ import time
 import uuid
 from collections.abc import Callable
 
-from py4j.protocol import Py4JJavaError
 from pyspark.sql import Column, Observation, SparkSession
 from pyspark.sql import functions as F
 
+from questline_spark.partition_files import GENERATION_PREFIX, LOCK, MANIFEST, SUPERSEDED_DELETED, PartitionFiles
 from questline_spark.partition_locations import PartitionLocations
 from questline_spark.partition_lock import PartitionLock
 from questline_spark.sink import Warehouse
 from questline_spark.tables import TableSpec
 
 log = logging.getLogger(__name__)
-
-GENERATION_PREFIX = "_compacted-"
-MANIFEST = "_manifest.json"
-SUPERSEDED_DELETED = "_superseded-deleted"
-LOCK = "_compaction.lock"
-STALE_STAGING_SECONDS = 24 * 3600
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +104,7 @@ class Outcome:
         )
 
 
-class Compactor:
+class Compactor(PartitionFiles):
     def __init__(
         self,
         spark: SparkSession,
@@ -126,55 +120,6 @@ class Compactor:
         self.locations = locations
         self.policy = policy
 
-    # ------------------------------------------------------------------ HDFS
-    def _visible_files(self, directory: str) -> list:
-        """Every file Trino reads under `directory`: recursive, hidden names (`_`, `.`) skipped."""
-        found = []
-        try:
-            statuses = self.fs.listStatus(self._Path(directory))
-        except Py4JJavaError:
-            return found
-        for status in statuses:
-            name = status.getPath().getName()
-            if name.startswith(("_", ".")):
-                continue
-            if status.isDirectory():
-                found += self._visible_files(status.getPath().toString())
-            else:
-                found.append(status)
-        return found
-
-    def _path_of(self, location: str) -> str:
-        return self._Path(location).toUri().getPath()
-
-    def _read_manifest(self, generation: str) -> dict:
-        io = self.spark.sparkContext._jvm.org.apache.commons.io.IOUtils
-        stream = self.fs.open(self._Path(f"{generation}/{MANIFEST}"))
-        try:
-            return json.loads(io.toString(stream, "UTF-8"))
-        finally:
-            stream.close()
-
-    def _write(self, path: str, data: bytes) -> None:
-        out = self.fs.create(self._Path(path), True)
-        out.write(bytearray(data))
-        out.close()
-
-    def _move_late_files(self, canonical: str, current: str, replaced: set[str]) -> int:
-        """Files the jobs wrote into the canonical directory after it stopped being the location."""
-        moved = 0
-        for status in self._visible_files(canonical):
-            source = status.getPath()
-            if source.toUri().getPath() in replaced:
-                continue
-            target = self._Path(f"{current}/{source.getName()}")
-            if self.fs.rename(source, target):
-                moved += 1
-            elif not self.fs.exists(target):
-                raise OSError(f"could not move the late file {source} into {current}")
-        return moved
-
-    # ------------------------------------------------------------ one partition
     def rewrite_partition(self, spec: TableSpec, partition: str, rewrite: Rewrite = COMPACTION) -> Outcome:
         started = time.monotonic()
         canonical = f"{self.warehouse.table_dir(spec.name)}/{partition}"
@@ -363,26 +308,6 @@ class Compactor:
                 f"{spec.name}: read {rows_read} rows, removed {rows_removed}, but wrote {rows_written}; nothing swapped"
             )
         return rows_read, rows_removed, written, staging
-
-    def delete_stale_staging(self) -> int:
-        """Staging output of rewrites that died before their swap: a copy of rows (perhaps an erased
-        player's) that nothing else would ever delete. A day old: no live rewrite takes that long."""
-        deleted = 0
-        for status in self.fs.globStatus(self._Path(f"{self.warehouse.staging_dir}/compact-*")) or []:
-            if time.time() - status.getModificationTime() / 1000 > STALE_STAGING_SECONDS:
-                deleted += bool(self.fs.delete(status.getPath(), True))
-        return deleted
-
-    def pending_erasures(self, specs: dict[str, TableSpec]) -> set[str]:
-        """Erasure requests served by a swap whose replaced files (holding the erased rows) still exist."""
-        pending: set[str] = set()
-        for spec in specs.values():
-            for location in self.locations.of_table(spec.name).values():
-                if not self._Path(location).getName().startswith(GENERATION_PREFIX):
-                    continue
-                if not self.fs.exists(self._Path(f"{location}/{SUPERSEDED_DELETED}")):
-                    pending.update(self._read_manifest(location).get("erasures", ()))
-        return pending
 
     # ------------------------------------------------------------------ tables
     def compact(self, specs: dict[str, TableSpec]) -> list[Outcome]:

@@ -23,12 +23,11 @@ import dataclasses
 import time
 
 from questline_spark import settings as settings_module
-from questline_spark.catalog import Catalog
 from questline_spark.compaction import Compactor, Outcome, Policy
 from questline_spark.erasure import Erasure
 from questline_spark.partition_locations import PartitionLocations
 from questline_spark.retention import expire
-from questline_spark.runtime import log, run
+from questline_spark.runtime import ensure_tables, log, run
 from questline_spark.session import spark_session
 from questline_spark.sink import Warehouse
 from questline_spark.tables import table_specs
@@ -97,7 +96,8 @@ def main(
             include_open=compaction.include_open,
             pause_before=compaction.pause_before,
         )
-        catalog = Catalog(settings)
+        # Like every job: the database and tables may not exist yet (a first deployment).
+        catalog = ensure_tables(spark, settings).catalog
         locations = PartitionLocations(compaction.metastore_db_url, settings.database, compaction.metastore_db_password)
         warehouse = Warehouse(spark, settings.warehouse_dir, settings.staging_dir)
         compactor = Compactor(spark, warehouse, locations, policy, drop_partition=catalog.unregister_partition)
