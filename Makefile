@@ -102,13 +102,18 @@ bench-api: venv bench-deps ## benchmark: hello baseline vs single event vs batch
 	@$(PY) bench/bench_api.py $(BENCH_FLAGS)
 
 # ---------------------------------------------------------------- spark jobs (docs/spark.md)
-.PHONY: spark-tables spark-stream spark-batch spark-compact spark-compact-loop spark-kpi test-spark test-spark-stack bench-spark bench-compaction
+.PHONY: spark-tables spark-stream spark-batch spark-maintain spark-maintain-loop spark-compact spark-compact-loop spark-kpi test-spark test-spark-stack bench-spark bench-compaction
 spark-tables: stack-up ## create the questline database and tables (idempotent)
 	@eval "$$($(STACK) env)" && $(VENV)/bin/create-tables
 spark-stream: stack-up ## run the streaming job Kafka -> tables (Ctrl-C to stop; resumes from its checkpoint)
 	@eval "$$($(STACK) env)" && exec $(VENV)/bin/stream-events-to-hdfs
 spark-batch: stack-up ## load the whole topic into the tables (idempotent)
 	@eval "$$($(STACK) env)" && $(VENV)/bin/load-events-batch
+spark-maintain: stack-up ## maintenance pass: retention, player erasure, compaction (docs/spark.md)
+	@eval "$$($(STACK) env)" && $(VENV)/bin/maintain-tables $(MAINTAIN_FLAGS)
+MAINTAIN_EVERY ?= 3600
+spark-maintain-loop: stack-up ## a maintenance pass every MAINTAIN_EVERY seconds (default 3600) until Ctrl-C
+	@eval "$$($(STACK) env)" && exec $(VENV)/bin/maintain-tables --loop $(MAINTAIN_EVERY) $(MAINTAIN_FLAGS)
 spark-compact: stack-up ## compact closed partitions: many small files -> a few large ones, swapped in atomically
 	@eval "$$($(STACK) env)" && $(VENV)/bin/compact-tables $(COMPACT_FLAGS)
 COMPACT_EVERY ?= 3600

@@ -12,64 +12,13 @@ import threading
 import time
 
 import pytest
-from spark_events import PAYLOADS, make_event
+import requests
 from stack_jobs import Run, kill, wait_until
+from stack_tables import COMPACTION_ENV, TABLES, Stream, day_events, files, fingerprint, fingerprints
 
-from questline_events import TRINO_CATALOG, utc_timestamp
+from questline_events import TRINO_CATALOG
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(2400)]
-
-TABLES = ("events", "visits", "purchases", "joins", "declarations")
-COMPACTION_ENV = {
-    "QUESTLINE_COMPACT_MIN_FILES": "4",
-    "QUESTLINE_COMPACT_QUIET_SECONDS": "3",
-    "QUESTLINE_COMPACT_LOCK_TIMEOUT_SECONDS": "10",
-    "QUESTLINE_COMPACT_KEEP_REPLACED_SECONDS": "0",
-}
-
-
-def _day_events(day: dt.date, n: int, tag: str) -> list[dict]:
-    at = utc_timestamp(dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC))
-    types = list(PAYLOADS)
-    return [make_event(types[i % len(types)], player_id=f"{tag}-p{i}", timestamp=at) for i in range(n)]
-
-
-class Stream:
-    """The streaming job of one run, fed in small rounds so that every round is a trigger."""
-
-    def __init__(self, run: Run):
-        self.run = run
-        self.job = run.job("stream-events-to-hdfs")
-        self.sent = 0
-
-    def feed(self, day: dt.date, rounds: int, per_round: int = 8) -> None:
-        """Each round waits until the one before is visible: one micro-batch (and file) per round."""
-        for r in range(rounds):
-            self.run.produce(*_day_events(day, per_round, f"{day}-{r}-{time.monotonic_ns()}"))
-            self.sent += per_round
-            wait_until(lambda: self.run.counts().get("events") == self.sent, 300, f"round {r}", self.job)
-
-
-def _columns(run: Run, table: str) -> list[str]:
-    return [row[0] for row in run.query(f"SHOW COLUMNS FROM {{db}}.{table}")]
-
-
-def fingerprint(run: Run, table: str, day: dt.date) -> tuple:
-    columns = ", ".join(f'"{c}"' for c in _columns(run, table))
-    (row,) = run.query(
-        f"SELECT count(*), count(DISTINCT event_id), checksum(ROW({columns})) FROM {{db}}.{table} "
-        f"WHERE event_date = '{day}'"
-    )
-    return row
-
-
-def files(run: Run, table: str, day: dt.date) -> int:
-    ((n,),) = run.query(f"SELECT count(DISTINCT \"$path\") FROM {{db}}.{table} WHERE event_date = '{day}'")
-    return n
-
-
-def fingerprints(run: Run, day: dt.date) -> dict[str, tuple]:
-    return {t: fingerprint(run, t, day) for t in TABLES}
 
 
 class Watcher(threading.Thread):
@@ -123,7 +72,7 @@ def test_compaction_leaves_one_file_per_partition_with_the_same_rows_while_the_s
     compaction = _compact(stream.run)
     today = dt.datetime.now(dt.UTC).date()
     while compaction.poll() is None:  # the stream keeps landing today's events meanwhile
-        stream.run.produce(*_day_events(today, 5, f"today-{time.monotonic_ns()}"))
+        stream.run.produce(*day_events(today, 5, f"today-{time.monotonic_ns()}"))
         stream.sent += 5
         time.sleep(1)
     watcher.stop.set()
@@ -162,7 +111,7 @@ def test_a_late_event_of_a_compacted_day_is_visible_once_after_the_next_run(stre
     day = dt.date(2026, 11, 25)  # compacted by the test before
     before = fingerprint(stream.run, "events", day)
     marker_day = dt.datetime.now(dt.UTC).date()
-    stream.run.produce(*_day_events(day, 3, f"late-{time.monotonic_ns()}"), *_day_events(marker_day, 1, "marker"))
+    stream.run.produce(*day_events(day, 3, f"late-{time.monotonic_ns()}"), *day_events(marker_day, 1, "marker"))
     stream.sent += 4
     # The late rows land in the canonical directory, which is no longer the partition's location.
     wait_until(lambda: stream.run.counts().get("events") >= stream.sent - 3, 120, "the late batch", stream.job)
@@ -171,3 +120,57 @@ def test_a_late_event_of_a_compacted_day_is_visible_once_after_the_next_run(stre
     after = fingerprint(stream.run, "events", day)
     assert after[:2] == (before[0] + 3, before[1] + 3)
     assert stream.run.counts().get("events") == stream.sent
+
+
+def _generations(run: Run, table: str, day: dt.date) -> list[str]:
+    """The `_compacted-*` directories of a partition, through WebHDFS."""
+    stack = run.scratch.stack
+    directory = run.env["QUESTLINE_WAREHOUSE_DIR"].split("://", 1)[1].split("/", 1)[1]
+    url = (
+        f"http://{stack.host}:{stack.namenode_http_port}/webhdfs/v1/{directory}/{table}/event_date={day}?op=LISTSTATUS"
+    )
+    statuses = requests.get(url, timeout=30).json()["FileStatuses"]["FileStatus"]
+    return sorted(s["pathSuffix"] for s in statuses if s["pathSuffix"].startswith("_compacted-"))
+
+
+def _killed_at(run: Run, stage: str | None, delay: float = 0.0) -> str:
+    """Start a compaction of `events`, kill it paused before `stage` (or `delay` s into its Spark write)."""
+    if stage:
+        run.env["QUESTLINE_COMPACT_PAUSE_BEFORE"] = stage
+    try:
+        compaction = _compact(run, "--table", "events")
+    finally:
+        run.env.pop("QUESTLINE_COMPACT_PAUSE_BEFORE", None)
+    marker = f"paused before {stage}" if stage else ": rewriting "
+    wait_until(lambda: marker in compaction.log_path.read_text(), 600, marker, compaction)
+    time.sleep(delay)
+    kill(compaction)
+    return compaction.log_path.read_text()
+
+
+def test_compaction_killed_before_during_and_after_the_swap_then_rerun_keeps_every_row_once(stream):
+    run = stream.run
+    day = dt.date(2026, 11, 24)
+    stream.feed(day, rounds=12)
+    before = fingerprint(run, "events", day)
+    # Before the swap, three ways (nothing written / output in staging / a whole generation), then after it.
+    for stage in ("write", "generation", "swap", "release"):
+        log = _killed_at(run, stage)
+        assert fingerprint(run, "events", day) == before, f"after a kill before {stage}"
+        assert (": swapped to " in log) == (stage == "release")
+        time.sleep(11)  # the lock timeout: the killed run's lock is stale now
+    assert files(run, "events", day) == 1  # the swap of the last killed run stands
+    run.run_job("compact-tables", "--table", "events")
+    assert fingerprint(run, "events", day) == before
+    assert len(_generations(run, "events", day)) == 1  # the orphans of the killed runs are gone
+    # During the Spark write, at random points.
+    day = dt.date(2026, 11, 23)
+    stream.feed(day, rounds=12)
+    before = fingerprint(run, "events", day)
+    for delay in random.Random(1901).sample([0.5, 1.0, 2.0, 3.0, 5.0], 2):
+        _killed_at(run, None, delay)
+        assert fingerprint(run, "events", day) == before, f"after a kill {delay} s into the write"
+        time.sleep(11)
+    run.run_job("compact-tables", "--table", "events")
+    assert fingerprint(run, "events", day) == before
+    assert files(run, "events", day) == 1

@@ -1,5 +1,6 @@
 """The batch sink on the local file system (same Hadoop FileSystem API as HDFS) and the settings."""
 
+import datetime as dt
 import os
 
 import pytest
@@ -7,6 +8,7 @@ from pyspark.sql import functions as F
 from spark_events import make_event
 
 from questline_spark import settings
+from questline_spark.retention import expired_partitions
 from questline_spark.sink import Warehouse
 from questline_spark.tables import table_specs
 from questline_spark.transforms import parse_records, route
@@ -23,7 +25,8 @@ def test_rerunning_a_batch_replaces_its_files_instead_of_adding_rows(spark, kafk
     # The driver died before the checkpoint commit: the same batch id runs again.
     again = warehouse.write(routed, table_specs(), "stream-test-000000000007", replace=True)
     assert first == again
-    expected = {"events": 2, "visits": 0, "purchases": 1, "joins": 1, "declarations": 0, "quarantine": 1}
+    expected = {"events": 2, "visits": 0, "purchases": 1, "joins": 1, "declarations": 0, "erasure_requests": 0}
+    expected["quarantine"] = 1
     assert first.rows == expected
     # Events by their server date; the junk record (third) by the date Kafka received it, a second after midnight.
     dates = {"events": {"2026-11-27"}, "purchases": {"2026-11-27"}, "joins": {"2026-11-27"}}
@@ -119,3 +122,23 @@ def test_compaction_defaults_are_the_documented_ones_and_the_database_url_is_req
     monkeypatch.setenv("QUESTLINE_COMPACT_LOCK_TIMEOUT_SECONDS", "1")
     with pytest.raises(settings.SettingsError, match="QUESTLINE_COMPACT_LOCK_TIMEOUT_SECONDS='1' is out of range"):
         settings.load_compaction()
+
+
+def test_retention_keeps_ninety_days_quarantine_longer_and_per_table_overrides(monkeypatch):
+    for name in [n for n in os.environ if n.startswith("QUESTLINE_")]:
+        monkeypatch.delenv(name)
+    loaded = settings.load_retention()
+    assert (loaded.days_of("events"), loaded.days_of("quarantine")) == (90, 180)
+    monkeypatch.setenv("QUESTLINE_RETENTION_DAYS_BY_TABLE", "purchases=365, visits=0")
+    loaded = settings.load_retention()
+    assert (loaded.days_of("purchases"), loaded.days_of("visits"), loaded.days_of("joins")) == (365, 0, 90)
+    monkeypatch.setenv("QUESTLINE_RETENTION_DAYS_BY_TABLE", "purchases:365")
+    with pytest.raises(settings.SettingsError, match="expected table=days"):
+        settings.load_retention()
+
+
+def test_a_partition_expires_once_its_date_is_more_than_the_kept_days_before_today():
+    partitions = [f"event_date=2026-11-{d:02d}" for d in (20, 23, 24, 27)]
+    today = dt.date(2026, 11, 27)  # 3 days: 24 to 27 are kept, 24 being exactly 3 days before
+    assert expired_partitions(partitions, 3, today) == ["event_date=2026-11-20", "event_date=2026-11-23"]
+    assert expired_partitions(partitions, 0, today) == []

@@ -7,7 +7,14 @@ import pytest
 from pyspark.sql import functions as F
 from spark_events import PAYLOADS, make_event, retried_event_id
 
-from questline_events import EVENT_FAMILIES, MAX_EVENT_BYTES, EventValidationError, validate_event
+from questline_events import (
+    ERASE_PLAYER,
+    ERASURE_REQUESTS,
+    EVENT_FAMILIES,
+    MAX_EVENT_BYTES,
+    EventValidationError,
+    validate_event,
+)
 from questline_spark import tables
 from questline_spark.transforms import count_rows, drop_repeated_events, parse_records, route, table_rows
 
@@ -118,12 +125,15 @@ def test_repeated_event_id_keeps_one_row_the_first_on_kafka(kafka_rows):
     assert unique.count() == 4  # both junk records stay: quarantine keeps every bad record
 
 
-def test_routing_puts_each_event_in_events_and_its_family_table(kafka_rows):
-    values = [make_event(t) for t in PAYLOADS] + ["junk"]
+def test_routing_puts_each_event_in_events_and_its_family_table_and_an_erasure_request_in_its_own(kafka_rows):
+    erasure = make_event(ERASE_PLAYER, payload={"requested_by": "service:support"})
+    values = [make_event(t) for t in PAYLOADS] + [erasure, "junk"]
     routed = route(drop_repeated_events(parse_records(kafka_rows(*values))))
     counts = routed.agg(*count_rows()).first().asDict()
     expected_family = {f: sum(t in types for t in PAYLOADS) for f, types in EVENT_FAMILIES.items()}
-    assert counts == {"events": len(PAYLOADS), **expected_family, "quarantine": 1}
+    assert counts == {"events": len(PAYLOADS), **expected_family, "erasure_requests": 1, "quarantine": 1}
+    (request,) = table_rows(routed, ERASURE_REQUESTS).collect()
+    assert (request.player_id, request.requested_by) == ("player-1", "service:support")
     for name, spec in tables.table_specs().items():
         rows = table_rows(routed, name)
         assert rows.columns == spec.column_names

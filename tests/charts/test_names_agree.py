@@ -214,3 +214,14 @@ def test_the_helm_test_event_is_a_request_the_api_accepts(render):
     assert matching, f"{env['EVENT_PATH']} is not a POST route of the API"
     schema_ref = paths[matching[0]]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     spec.validate_body(schema_ref.rsplit("/", 1)[1], json.loads(env["EVENT_BODY"]))
+
+
+def test_the_maintenance_cronjob_runs_every_step_with_the_retention_values(render):
+    sets = ("sparkApps.compaction.retention.days=30", "sparkApps.compaction.retention.byTable.purchases=365")
+    _, resources = render((), sets)
+    (cronjob,) = [r for r in resources if r["kind"] == "CronJob" and r["metadata"]["name"].endswith("spark-compact")]
+    (container,) = pod_specs(cronjob)[0]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert container["args"][0] == "maintain-tables"
+    assert (env["QUESTLINE_RETENTION_DAYS"], env["QUESTLINE_QUARANTINE_RETENTION_DAYS"]) == ("30", "180")
+    assert env["QUESTLINE_RETENTION_DAYS_BY_TABLE"] == "purchases=365"

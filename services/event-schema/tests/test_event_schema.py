@@ -4,6 +4,7 @@ import uuid
 import pytest
 
 from questline_events import (
+    ERASE_PLAYER,
     EVENT_FAMILIES,
     EVENT_TYPES,
     TABLES,
@@ -35,7 +36,7 @@ def test_a_valid_purchase_passes():
 
 
 def test_the_schema_lists_exactly_the_event_types_of_the_families():
-    assert load_schema()["properties"]["event_type"]["enum"] == list(EVENT_TYPES)
+    assert load_schema()["properties"]["event_type"]["enum"] == [*EVENT_TYPES, ERASE_PLAYER]
 
 
 @pytest.mark.parametrize(

@@ -108,3 +108,17 @@ def test_a_remembered_token_is_still_refused_once_it_expires(keys):
     with pytest.raises(auth.Refusal) as refused:
         keyring.verify(token)
     assert refused.value.extra["reason"] == "expired"
+
+
+def test_erasure_is_allowed_for_the_player_itself_and_a_service_not_for_another_player(keys):
+    client, producer = _client(keys)
+    keyring = auth.Keyring.from_dir(keys, None)
+    bearer = {
+        name: {"Authorization": f"Bearer {keyring.sign(name, role, 60)}"}
+        for name, role in [("alice", "player"), ("bob", "player"), ("support", "service")]
+    }
+    assert client.delete("/v1/players/alice").status_code == 401
+    assert client.delete("/v1/players/alice", headers=bearer["bob"]).status_code == 403
+    assert client.delete("/v1/players/alice", headers=bearer["alice"]).status_code == 202
+    assert client.delete("/v1/players/alice", headers=bearer["support"]).status_code == 202
+    assert [e["payload"]["requested_by"] for e in producer.events] == ["player", "service:support"]

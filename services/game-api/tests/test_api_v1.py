@@ -152,3 +152,33 @@ def test_kafka_not_acknowledging_is_503_with_retry_after(client, producer):
     assert response.status_code == 503
     assert int(response.headers["Retry-After"]) > 0
     assert response.json["type"].endswith("/kafka-unavailable")
+
+
+def test_erasure_request_is_an_erase_player_event_on_kafka_and_the_answer_says_how_to_follow_it(client, producer):
+    response = client.delete("/v1/players/arthur", headers={"Idempotency-Key": "forget-me"})
+    assert response.status_code == 202
+    [event] = producer.events
+    validate_event(event)
+    assert (event["event_type"], event["player_id"], event["payload"]) == (
+        "erase_player",
+        "arthur",
+        {"requested_by": "anonymous"},
+    )
+    assert event["event_id"] == derive_event_id("arthur", "forget-me")  # a retried DELETE is one request
+    body = response.json
+    assert (body["erasure_id"], body["status"], body["requested_at"]) == (
+        event["event_id"],
+        "accepted",
+        event["timestamp"],
+    )
+    assert f"erasure_audit WHERE erasure_id = '{event['event_id']}'" in body["follow"]
+    assert producer.records[0][0] == b"arthur"
+
+
+def test_an_invalid_player_id_is_refused_and_a_batch_cannot_carry_an_erasure(client, producer):
+    assert client.delete("/v1/players/not%20valid").status_code == 422
+    batch = {"events": [{"event_type": "erase_player", "player_id": "arthur", "payload": {"requested_by": "player"}}]}
+    response = client.post("/v1/events:batch", json=batch)
+    assert response.status_code == 422
+    assert "DELETE /v1/players/{player_id}" in response.get_data(as_text=True)
+    assert producer.events == []

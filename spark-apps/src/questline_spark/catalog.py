@@ -68,6 +68,15 @@ class Catalog:
             f"schema_name => '{self.schema}', table_name => '{spec.name}', mode => 'ADD')"
         )
 
+    def unregister_partition(self, spec: TableSpec, partition: str) -> None:
+        """Remove a partition (`event_date=2026-11-27`) from the metastore; its files are not touched."""
+        column, value = partition.split("=", 1)
+        self.execute(
+            f"CALL {self.catalog}.system.unregister_partition("
+            f"schema_name => '{self.schema}', table_name => '{spec.name}', "
+            f"partition_columns => ARRAY['{column}'], partition_values => ARRAY['{value}'])"
+        )
+
 
 class PartitionRegistry:
     """Remembers registered partitions so a batch only calls Trino for a new date."""

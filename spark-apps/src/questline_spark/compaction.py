@@ -1,4 +1,8 @@
-"""Rewrite a partition's many small files into a few large ones and swap them in atomically.
+"""The one way a partition's files are replaced: rewrite into a hidden generation, swap it in atomically.
+
+Three kinds of rewrite go through it (`Rewrite`): compaction (every row, in a few
+large files), erasure (every row but a player's, erasure.py) and retention (no
+row at all, then the partition is dropped, retention.py).
 
 Layout of one partition (`<table>/event_date=D/`, the *canonical* directory, where
 the streaming and batch jobs always write):
@@ -31,24 +35,20 @@ import datetime as dt
 import json
 import logging
 import math
-import threading
 import time
 import uuid
+from collections.abc import Callable
 
-from py4j.protocol import Py4JJavaError
-from pyspark.sql import Observation, SparkSession
+from pyspark.sql import Column, Observation, SparkSession
 from pyspark.sql import functions as F
 
+from questline_spark.partition_files import GENERATION_PREFIX, LOCK, MANIFEST, SUPERSEDED_DELETED, PartitionFiles
 from questline_spark.partition_locations import PartitionLocations
+from questline_spark.partition_lock import PartitionLock
 from questline_spark.sink import Warehouse
 from questline_spark.tables import TableSpec
 
 log = logging.getLogger(__name__)
-
-GENERATION_PREFIX = "_compacted-"
-MANIFEST = "_manifest.json"
-SUPERSEDED_DELETED = "_superseded-deleted"
-LOCK = "_compaction.lock"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,18 +59,38 @@ class Policy:
     keep_replaced_seconds: float  # replaced files stay this long after the swap (queries in flight)
     lock_timeout_seconds: float  # a lock not refreshed for this long belongs to a dead run
     include_open: bool  # also compact a quiet partition whose day is not over yet
+    pause_before: str = ""  # crash tests only: stop before this stage of a rewrite (PAUSE_STAGES)
+
+
+# Where a rewrite can be held for a crash test to kill it (QUESTLINE_COMPACT_PAUSE_BEFORE):
+# the Spark write, moving its output into the generation, the swap, the lock's release.
+PAUSE_STAGES = ("write", "generation", "swap", "release")
+
+
+@dataclasses.dataclass(frozen=True)
+class Rewrite:
+    """What a run does to a partition: keep every row (compaction), remove some (erasure), remove all (retention)."""
+
+    kind: str  # compaction | erasure | retention
+    removes: Column | None = None  # rows where this is true are not written again; None: none
+    expire: bool = False  # retention: no row is kept, and the partition is dropped once the old files are gone
+    erasures: tuple[str, ...] = ()  # erasure: the requests served (recorded in the manifest)
+
+
+COMPACTION = Rewrite("compaction")
 
 
 @dataclasses.dataclass
 class Outcome:
     table: str
     partition: str
-    action: str  # compacted | skipped (why) | lost the swap | locked
+    action: str  # compacted | erased | expired | dropped | skipped (why) | lost the swap
     files_before: int = 0
     files_after: int = 0
     bytes_before: int = 0
     bytes_after: int = 0
     rows: int = 0
+    rows_removed: int = 0
     late_files_moved: int = 0
     replaced_files_deleted: int = 0
     seconds: float = 0.0
@@ -78,168 +98,62 @@ class Outcome:
     def line(self) -> str:
         return (
             f"{self.table}/{self.partition}: {self.action}; files {self.files_before} -> {self.files_after}, "
-            f"bytes {self.bytes_before} -> {self.bytes_after}, rows {self.rows}, "
+            f"bytes {self.bytes_before} -> {self.bytes_after}, rows {self.rows}, rows removed {self.rows_removed}, "
             f"late files moved {self.late_files_moved}, replaced files deleted {self.replaced_files_deleted}, "
             f"{self.seconds:.1f} s"
         )
 
 
-class _Lock:
-    """An exclusive HDFS file; a live holder refreshes its modification time from a thread."""
-
-    def __init__(self, warehouse: Warehouse, path: str, timeout_seconds: float):
-        self.fs, self._Path = warehouse.fs, warehouse._Path
-        self._io = warehouse.spark.sparkContext._jvm.org.apache.commons.io.IOUtils
-        self.path = self._Path(path)
-        self.owner = uuid.uuid4().hex
-        self.timeout_ms = int(timeout_seconds * 1000)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def _create(self) -> bool:
-        try:
-            out = self.fs.create(self.path, False)
-        except Py4JJavaError as exc:
-            # Created (or still being created: its HDFS lease is another client's) by another run.
-            if "FileAlreadyExistsException" in str(exc) or "AlreadyBeingCreatedException" in str(exc):
-                return False
-            raise
-        out.write(bytearray(self.owner.encode()))
-        out.close()
-        return True
-
-    def acquire(self) -> bool:
-        if self._create():
-            self._start_refreshing()
-            return True
-        try:
-            age_ms = time.time() * 1000 - self.fs.getFileStatus(self.path).getModificationTime()
-        except Py4JJavaError:
-            age_ms = 0  # released meanwhile: another run is done or starting; let it be
-        if age_ms < self.timeout_ms:
-            return False
-        log.warning("%s was last refreshed %.0f s ago: breaking the stale lock", self.path, age_ms / 1000)
-        self.fs.delete(self.path, False)
-        if self._create():
-            self._start_refreshing()
-            return True
-        return False
-
-    def _start_refreshing(self) -> None:
-        def refresh() -> None:
-            while not self._stop.wait(self.timeout_ms / 4000):
-                try:
-                    self.fs.setTimes(self.path, int(time.time() * 1000), -1)
-                except Exception:  # a lost lock is found by `held` before the swap
-                    log.warning("could not refresh %s", self.path)
-
-        self._thread = threading.Thread(target=refresh, name="compaction-lock", daemon=True)
-        self._thread.start()
-
-    def held(self) -> bool:
-        try:
-            stream = self.fs.open(self.path)
-        except Py4JJavaError:
-            return False
-        try:  # through IOUtils: py4j copies a Python buffer, so a Java read into it is lost
-            return self._io.toString(stream, "UTF-8") == self.owner
-        finally:
-            stream.close()
-
-    def release(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        if self.held():
-            self.fs.delete(self.path, False)
-
-
-class Compactor:
-    def __init__(self, spark: SparkSession, warehouse: Warehouse, locations: PartitionLocations, policy: Policy):
+class Compactor(PartitionFiles):
+    def __init__(
+        self,
+        spark: SparkSession,
+        warehouse: Warehouse,
+        locations: PartitionLocations,
+        policy: Policy,
+        drop_partition: Callable[[TableSpec, str], None] | None = None,
+    ):
         self.spark = spark
+        self.drop_partition = drop_partition  # unregisters a partition in the metastore (retention)
         self.warehouse = warehouse
         self.fs, self._Path = warehouse.fs, warehouse._Path
         self.locations = locations
         self.policy = policy
 
-    # ------------------------------------------------------------------ HDFS
-    def _visible_files(self, directory: str) -> list:
-        """Every file Trino reads under `directory`: recursive, hidden names (`_`, `.`) skipped."""
-        found = []
-        try:
-            statuses = self.fs.listStatus(self._Path(directory))
-        except Py4JJavaError:
-            return found
-        for status in statuses:
-            name = status.getPath().getName()
-            if name.startswith(("_", ".")):
-                continue
-            if status.isDirectory():
-                found += self._visible_files(status.getPath().toString())
-            else:
-                found.append(status)
-        return found
-
-    def _path_of(self, location: str) -> str:
-        return self._Path(location).toUri().getPath()
-
-    def _read_manifest(self, generation: str) -> dict:
-        io = self.spark.sparkContext._jvm.org.apache.commons.io.IOUtils
-        stream = self.fs.open(self._Path(f"{generation}/{MANIFEST}"))
-        try:
-            return json.loads(io.toString(stream, "UTF-8"))
-        finally:
-            stream.close()
-
-    def _write(self, path: str, data: bytes) -> None:
-        out = self.fs.create(self._Path(path), True)
-        out.write(bytearray(data))
-        out.close()
-
-    def _move_late_files(self, canonical: str, current: str, replaced: set[str]) -> int:
-        """Files the jobs wrote into the canonical directory after it stopped being the location."""
-        moved = 0
-        for status in self._visible_files(canonical):
-            source = status.getPath()
-            if source.toUri().getPath() in replaced:
-                continue
-            target = self._Path(f"{current}/{source.getName()}")
-            if self.fs.rename(source, target):
-                moved += 1
-            elif not self.fs.exists(target):
-                raise OSError(f"could not move the late file {source} into {current}")
-        return moved
-
-    # ------------------------------------------------------------ one partition
-    def compact_partition(self, spec: TableSpec, partition: str, location: str) -> Outcome:
+    def rewrite_partition(self, spec: TableSpec, partition: str, rewrite: Rewrite = COMPACTION) -> Outcome:
         started = time.monotonic()
         canonical = f"{self.warehouse.table_dir(spec.name)}/{partition}"
         outcome = Outcome(spec.name, partition, "")
-        lock = _Lock(self.warehouse, f"{canonical}/{LOCK}", self.policy.lock_timeout_seconds)
+        lock = PartitionLock(self.warehouse, f"{canonical}/{LOCK}", self.policy.lock_timeout_seconds)
         if not lock.acquire():
             outcome.action = "skipped (another run holds its lock)"
             return outcome
         try:
-            self._compact_locked(spec, partition, canonical, lock, outcome)
+            self._rewrite_locked(spec, partition, canonical, lock, outcome, rewrite)
         finally:
-            lock.release()
+            if outcome.action != "dropped":  # a dropped partition's directory, lock included, is gone
+                lock.release()
+            else:
+                lock.abandon()
             outcome.seconds = time.monotonic() - started
         return outcome
 
     def _current_location(self, spec: TableSpec, partition: str) -> str | None:
         return self.locations.of_table(spec.name).get(partition)
 
-    def _compact_locked(self, spec: TableSpec, partition: str, canonical: str, lock: _Lock, outcome: Outcome):
+    def _rewrite_locked(self, spec, partition, canonical, lock: PartitionLock, outcome: Outcome, rewrite: Rewrite):
         current = self._current_location(spec, partition)  # read under the lock: the compare-and-set's "expected"
         if current is None:
             outcome.action = "skipped (partition dropped)"
             return
         is_generation = self._Path(current).getName().startswith(GENERATION_PREFIX)
         manifest = self._read_manifest(current) if is_generation else None
+        expired = bool(manifest and manifest.get("expired"))
         pending_previous = None
         if manifest is not None:
             replaced = set(manifest["replaced"])
-            outcome.late_files_moved = self._move_late_files(canonical, current, replaced)
+            if not expired:  # an expired partition's late files are expired rows too: never made visible
+                outcome.late_files_moved = self._move_late_files(canonical, current, replaced)
             if not self.fs.exists(self._Path(f"{current}/{SUPERSEDED_DELETED}")):
                 age = time.time() - manifest["created"]
                 if age < self.policy.keep_replaced_seconds + self.policy.lock_timeout_seconds:
@@ -247,6 +161,9 @@ class Compactor:
                 else:
                     outcome.replaced_files_deleted = self._delete_replaced(manifest, current)
         self._delete_orphans(canonical, keep={self._path_of(current), self._path_of(pending_previous or current)})
+        if expired:
+            self._finish_expiry(spec, partition, canonical, pending_previous is not None, rewrite, outcome)
+            return
         files = self._visible_files(current)
         outcome.files_before = outcome.files_after = len(files)
         outcome.bytes_before = outcome.bytes_after = sum(s.getLen() for s in files)
@@ -254,7 +171,15 @@ class Compactor:
         newest_age = time.time() - max((s.getModificationTime() for s in files), default=0) / 1000
         day_over = dt.date.fromisoformat(partition.split("=", 1)[1]) < dt.datetime.now(dt.UTC).date()
         if pending_previous is not None:
-            outcome.action = "skipped (files of the last compaction not yet deleted)"
+            outcome.action = "skipped (files of the last swap not yet deleted)"
+        elif rewrite.kind == "retention":
+            self._rewrite(spec, partition, canonical, current, files, wanted, lock, outcome, rewrite)
+        elif rewrite.kind == "erasure" and (not day_over or newest_age < self.policy.quiet_seconds):
+            # The jobs write into the canonical directory: after a swap, today's new rows would be
+            # invisible until the next run. So an open day is erased once it is over and quiet.
+            outcome.action = "skipped (its day is not over and quiet yet)"
+        elif rewrite.kind == "erasure":
+            self._rewrite(spec, partition, canonical, current, files, wanted, lock, outcome, rewrite)
         elif len(files) < self.policy.min_files or len(files) <= wanted:
             outcome.action = f"skipped ({len(files)} files)"
         elif not day_over and not self.policy.include_open:
@@ -262,7 +187,27 @@ class Compactor:
         elif newest_age < self.policy.quiet_seconds:
             outcome.action = f"skipped (newest file {newest_age:.0f} s old)"
         else:
-            self._rewrite(spec, partition, canonical, current, files, wanted, lock, outcome)
+            self._rewrite(spec, partition, canonical, current, files, wanted, lock, outcome, rewrite)
+
+    def _finish_expiry(self, spec, partition, canonical, pending: bool, rewrite: Rewrite, outcome: Outcome) -> None:
+        """An expired partition (its location an empty generation): dropped once its old files are deleted.
+
+        Unregistered first, then the directory goes: a job that registers partition
+        directories in between (`sync_partition_metadata` at start) would register an
+        empty one, which the check after the delete unregisters again.
+        """
+        if not rewrite.expire:
+            outcome.action = "skipped (expired)"
+        elif pending:
+            outcome.action = "skipped (expired; its files are deleted after the grace period)"
+        elif self.drop_partition is None:
+            raise RuntimeError(f"{spec.name}/{partition}: expired, but no way to drop partitions was given")
+        else:
+            self.drop_partition(spec, partition)
+            self.fs.delete(self._Path(canonical), True)
+            if self._current_location(spec, partition) is not None:
+                self.drop_partition(spec, partition)
+            outcome.action = "dropped"
 
     def _delete_replaced(self, manifest: dict, current: str) -> int:
         deleted = sum(bool(self.fs.delete(self._Path(path), False)) for path in manifest["replaced"])
@@ -284,37 +229,31 @@ class Compactor:
             log.warning("deleting %s: a compaction that never swapped it in", path)
             self.fs.delete(path, True)
 
-    def _rewrite(self, spec, partition, canonical, current, files, wanted, lock: _Lock, outcome: Outcome):
+    def _rewrite(self, spec, partition, canonical, current, files, wanted, lock, outcome: Outcome, rewrite: Rewrite):
         generation_name = f"{GENERATION_PREFIX}{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         generation = f"{canonical}/{generation_name}"
-        staging = f"{self.warehouse.staging_dir}/compact-{spec.name}-{partition}-{generation_name}"
-        observation = Observation(f"compact-{generation_name}")
-        sources = [s.getPath().toString() for s in files]
-        (
-            self.spark.read.schema(spec.columns)
-            .parquet(*sources)
-            .observe(observation, F.count(F.lit(1)).alias("rows"))
-            .coalesce(wanted)
-            .write.mode("overwrite")
-            .parquet(staging)
-        )
-        rows_read = int(observation.get["rows"])
-        written = self.fs.globStatus(self._Path(f"{staging}/*.parquet")) or []
-        rows_written = self.spark.read.parquet(*[s.getPath().toString() for s in written]).count() if written else 0
-        if rows_written != rows_read:
-            self.fs.delete(self._Path(staging), True)
-            raise RuntimeError(
-                f"{spec.name}/{partition}: read {rows_read} rows but wrote {rows_written}; nothing swapped"
-            )
+        rows_read = rows_removed = 0
+        log.info("%s %s/%s: rewriting %d files into %s", rewrite.kind, spec.name, partition, len(files), generation)
+        self._pause("write")
+        if rewrite.expire:
+            written = []  # an empty generation: the partition's rows disappear in one swap
+        else:
+            rows_read, rows_removed, written, staging = self._write_rows(spec, generation_name, files, wanted, rewrite)
+        self._pause("generation")
         self.fs.mkdirs(self._Path(generation))
         for n, status in enumerate(sorted(written, key=lambda s: s.getPath().getName())):
             if not self.fs.rename(status.getPath(), self._Path(f"{generation}/part-{n:05d}.parquet")):
                 raise OSError(f"could not move {status.getPath()} into {generation}")
-        self.fs.delete(self._Path(staging), True)
+        if not rewrite.expire:
+            self.fs.delete(self._Path(staging), True)
         manifest = {
+            "kind": rewrite.kind,
             "replaced": [s.getPath().toUri().getPath() for s in files],
             "previous": current,
-            "rows": rows_read,
+            "rows": rows_read - rows_removed,
+            "rows_removed": rows_removed,
+            "erasures": list(rewrite.erasures),
+            "expired": rewrite.expire,
             "created": time.time(),
         }
         self._write(f"{generation}/{MANIFEST}", json.dumps(manifest).encode())
@@ -325,23 +264,57 @@ class Compactor:
             else (self._Path(current).getParent().toString())
         )
         new_location = f"{stored_canonical.rstrip('/')}/{generation_name}"
+        self._pause("swap")
         if not lock.held() or not self.locations.swap(spec.name, partition, current, new_location):
             self.fs.delete(self._Path(generation), True)
             outcome.action = "lost the swap (another run changed the partition); its output deleted"
             return
-        outcome.action = "compacted"
-        outcome.rows = rows_read
+        outcome.action = {"compaction": "compacted", "erasure": "erased", "retention": "expired"}[rewrite.kind]
+        outcome.rows, outcome.rows_removed = rows_read - rows_removed, rows_removed
         after = self._visible_files(generation)
         outcome.files_after, outcome.bytes_after = len(after), sum(s.getLen() for s in after)
-        # Files the jobs added to the canonical directory while this run rewrote it.
-        outcome.late_files_moved += self._move_late_files(canonical, generation, set(manifest["replaced"]))
+        if not rewrite.expire:
+            # Files the jobs added to the canonical directory while this run rewrote it.
+            outcome.late_files_moved += self._move_late_files(canonical, generation, set(manifest["replaced"]))
+        log.info("%s %s/%s: swapped to %s", rewrite.kind, spec.name, partition, generation_name)
+        self._pause("release")
+
+    def _pause(self, stage: str) -> None:
+        if self.policy.pause_before == stage:
+            log.warning("paused before %s (QUESTLINE_COMPACT_PAUSE_BEFORE is set: crash tests only)", stage)
+            time.sleep(3600)
+
+    def _write_rows(self, spec, generation_name, files, wanted, rewrite: Rewrite):
+        """Read exactly `files`, write the rows `rewrite` keeps into staging; check the count."""
+        staging = f"{self.warehouse.staging_dir}/compact-{spec.name}-{generation_name}"
+        observation = Observation(f"rewrite-{generation_name}")
+        # A null condition (e.g. a null player_id) removes nothing.
+        removes = F.coalesce(rewrite.removes, F.lit(False)) if rewrite.removes is not None else F.lit(False)
+        (
+            self.spark.read.schema(spec.columns)
+            .parquet(*[s.getPath().toString() for s in files])
+            .observe(observation, F.count(F.lit(1)).alias("rows"), F.count_if(removes).alias("removed"))
+            .where(~removes)
+            .coalesce(wanted)
+            .write.mode("overwrite")
+            .parquet(staging)
+        )
+        rows_read, rows_removed = int(observation.get["rows"]), int(observation.get["removed"])
+        written = self.fs.globStatus(self._Path(f"{staging}/*.parquet")) or []
+        rows_written = self.spark.read.parquet(*[s.getPath().toString() for s in written]).count() if written else 0
+        if rows_written != rows_read - rows_removed:
+            self.fs.delete(self._Path(staging), True)
+            raise RuntimeError(
+                f"{spec.name}: read {rows_read} rows, removed {rows_removed}, but wrote {rows_written}; nothing swapped"
+            )
+        return rows_read, rows_removed, written, staging
 
     # ------------------------------------------------------------------ tables
     def compact(self, specs: dict[str, TableSpec]) -> list[Outcome]:
         outcomes = []
         for spec in specs.values():
-            for partition, location in sorted(self.locations.of_table(spec.name).items()):
-                outcome = self.compact_partition(spec, partition, location)
+            for partition in sorted(self.locations.of_table(spec.name)):
+                outcome = self.rewrite_partition(spec, partition)
                 log.info("compaction %s", outcome.line())
                 outcomes.append(outcome)
         return outcomes

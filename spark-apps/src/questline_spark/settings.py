@@ -28,6 +28,7 @@ from questline_settings.trino import TrinoLogin, trino_login, trino_url
 __all__ = [
     "CompactionSettings",
     "KpiSettings",
+    "RetentionSettings",
     "Settings",
     "SettingsError",
     "kafka_client_config",
@@ -35,6 +36,7 @@ __all__ = [
     "load",
     "load_compaction",
     "load_kpi",
+    "load_retention",
     "require_kafka_jars",
 ]
 
@@ -147,6 +149,7 @@ class CompactionSettings:
     lock_timeout_seconds: float
     include_open: bool
     loop_seconds: float  # 0: one pass
+    pause_before: str  # crash tests only: a rewrite stops before this stage (compaction.PAUSE_STAGES)
 
 
 def load_compaction() -> CompactionSettings:
@@ -160,6 +163,45 @@ def load_compaction() -> CompactionSettings:
         lock_timeout_seconds=number("QUESTLINE_COMPACT_LOCK_TIMEOUT_SECONDS", 300.0, float, low=4, unit="seconds"),
         include_open=flag("QUESTLINE_COMPACT_INCLUDE_OPEN", False),
         loop_seconds=number("QUESTLINE_COMPACT_LOOP_SECONDS", 0.0, float, low=0, unit="seconds"),
+        pause_before=matching(
+            "QUESTLINE_COMPACT_PAUSE_BEFORE",
+            "",
+            r"|write|generation|swap|release",
+            "write, generation, swap or release",
+        ),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class RetentionSettings:
+    """Days each table keeps; 0 keeps it forever. A partition whose date is more than that many
+    days before today (UTC) is dropped by the maintenance run."""
+
+    days: int  # every table without an entry of its own
+    quarantine_days: int  # longer by default: bad records are what one debugs a producer with
+    by_table: dict[str, int]  # table -> days, overriding the two above
+
+    def days_of(self, table: str) -> int:
+        default = self.quarantine_days if table == "quarantine" else self.days
+        return self.by_table.get(table, default)
+
+
+def _days_by_table(name: str) -> dict[str, int]:
+    value = text(name, "").strip()
+    found: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        table, _, days = item.partition("=")
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", table.strip()) or not days.strip().isdigit():
+            raise SettingsError(f"{name}={value!r} is invalid (expected table=days[,table=days], e.g. purchases=365)")
+        found[table.strip()] = int(days)
+    return found
+
+
+def load_retention() -> RetentionSettings:
+    return RetentionSettings(
+        days=number("QUESTLINE_RETENTION_DAYS", 90, low=0, unit="days (0: keep forever)"),
+        quarantine_days=number("QUESTLINE_QUARANTINE_RETENTION_DAYS", 180, low=0, unit="days (0: keep forever)"),
+        by_table=_days_by_table("QUESTLINE_RETENTION_DAYS_BY_TABLE"),
     )
 
 

@@ -19,7 +19,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from questline_events import EVENT_FAMILIES
+from questline_events import ERASE_PLAYER, ERASURE_REQUESTS, EVENT_FAMILIES
 from questline_spark.schema import event_struct, payload_fields
 
 EVENTS = "events"
@@ -97,6 +97,15 @@ def table_specs() -> dict[str, TableSpec]:
                 f"Events of types {', '.join(types)}",
             )
         )
+    specs.append(
+        TableSpec(
+            ERASURE_REQUESTS,
+            StructType([*envelope.fields, *payload_fields((ERASE_PLAYER,)).fields]),
+            "event_date",
+            ("event_id",),
+            "Requests to erase every row of a player (DELETE /v1/players/{id}); kept: the ids stay erased",
+        )
+    )
     specs.append(
         TableSpec(
             QUARANTINE,

@@ -18,7 +18,7 @@ from pyspark import SparkContext
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from questline_events import EVENT_FAMILIES, MAX_EVENT_BYTES, QUARANTINE_REASONS
+from questline_events import ERASE_PLAYER, ERASURE_REQUESTS, EVENT_FAMILIES, MAX_EVENT_BYTES, QUARANTINE_REASONS
 from questline_spark.schema import TYPED, event_struct, with_validity
 from questline_spark.tables import EVENTS, QUARANTINE, REQUEST_COLUMNS, TableSpec, stored_columns, table_specs
 
@@ -144,7 +144,8 @@ def _per_table(value: Callable[[TableSpec], Column]) -> Column:
 def route(parsed: DataFrame) -> DataFrame:
     """Every table's rows in one DataFrame, so a micro-batch is computed and written once.
 
-    Valid events appear twice (in `events` and in their family table), other
+    Valid events appear twice (in `events` and in their family table), erasure
+    requests once (in `erasure_requests`), other
     records once (in `quarantine`). `target_table` names the table and
     `target_partition` holds the value of its partition column; the other columns
     are the union of all tables' columns, null where a row's table lacks them. A
@@ -161,8 +162,11 @@ def route(parsed: DataFrame) -> DataFrame:
 def _routing_columns(context: SparkContext) -> tuple[Column, list[Column]]:
     """`route`'s expressions, built once per SparkContext: building them takes ~1,900
     calls into the JVM (~0.2 s), which the streaming job would pay on every micro-batch."""
-    targets = F.when(F.col("reason").isNull(), F.array(F.lit(EVENTS), F.col("family"))).otherwise(
-        F.array(F.lit(QUARANTINE))
+    # An erasure request is not a game event: it goes to its own table only.
+    targets = (
+        F.when(F.col("reason").isNotNull(), F.array(F.lit(QUARANTINE)))
+        .when(F.col("event_type") == ERASE_PLAYER, F.array(F.lit(ERASURE_REQUESTS)))
+        .otherwise(F.array(F.lit(EVENTS), F.col("family")))
     )
     table = F.col(TARGET_TABLE)
     columns = [table, _per_table(lambda spec: F.col(spec.partition_column)).alias(TARGET_PARTITION)]

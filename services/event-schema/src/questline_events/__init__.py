@@ -6,6 +6,9 @@ derive their schema from it, and tests check that the charts use the same names.
 
 from questline_events.names import (
     DATABASE,
+    ERASE_PLAYER,
+    ERASURE_AUDIT,
+    ERASURE_REQUESTS,
     EVENT_FAMILIES,
     EVENT_TYPES,
     MAX_EVENT_BYTES,
@@ -31,6 +34,9 @@ from questline_events.schema import (
 
 __all__ = [
     "DATABASE",
+    "ERASE_PLAYER",
+    "ERASURE_AUDIT",
+    "ERASURE_REQUESTS",
     "EVENT_FAMILIES",
     "EVENT_TYPES",
     "MAX_EVENT_BYTES",

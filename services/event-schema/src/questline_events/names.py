@@ -33,6 +33,14 @@ EVENT_FAMILIES: dict[str, tuple[str, ...]] = {
 
 EVENT_TYPES: tuple[str, ...] = tuple(t for types in EVENT_FAMILIES.values() for t in types)
 
+# Not a game action: the request to erase every row of one player (DELETE /v1/players/{id}),
+# on the events topic so that it reaches Spark exactly once like every event. Spark lands it in
+# ERASURE_REQUESTS only (not in `events`); the maintenance job erases the player's rows and
+# records each completed request in ERASURE_AUDIT (docs/spark.md, "Erasure").
+ERASE_PLAYER = "erase_player"
+ERASURE_REQUESTS = "erasure_requests"
+ERASURE_AUDIT = "erasure_audit"
+
 # Every table in the `questline` schema: one per family, all valid events, and
 # the records that were not valid events.
 TABLES: tuple[str, ...] = (*EVENT_FAMILIES, "events", "quarantine")

@@ -8,14 +8,14 @@ that pass both reach Kafka. Answers carry the event id(s).
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
 
 from questline_api import spec
 from questline_api.auth import authorize_players
 from questline_api.events import build_event, client_key, idempotency_key, request_metadata, validated
 from questline_api.problems import Problem, invalid
 from questline_api.publishing import publish, state
-from questline_events import utc_timestamp
+from questline_events import DATABASE, ERASE_PLAYER, ERASURE_AUDIT, TRINO_CATALOG, utc_timestamp
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
 
@@ -67,6 +67,49 @@ def purchase_item(player_id: str) -> Response:
         payload=payload,
         body_key=body.get("client_event_id"),
         rename={"payload.item_type": "item_type", "payload.strength": "strength", "payload.price": "price"},
+    )
+
+
+@bp.delete("/players/<player_id>")
+def erase_player(player_id: str) -> Response:
+    """Record the request to erase every row of the player: an `erase_player` event on Kafka.
+
+    The same route to Spark as every event (exactly once, durable once Kafka
+    acknowledged it); the maintenance job does the erasure and writes the audit.
+    Allowed for the player itself and for a service token (auth.authorize_players).
+    """
+    principal = g.get("questline_principal")
+    if principal is None:
+        requested_by = "anonymous"  # auth is off (development): as open as every other route
+    else:
+        requested_by = "player" if principal.role == "player" else f"service:{principal.subject}"
+    event = build_event(
+        ERASE_PLAYER,
+        source="v1",
+        player_id=player_id,
+        description="erasure requested",
+        payload={"requested_by": requested_by},
+        request=request_metadata(request.headers),
+        timestamp=utc_timestamp(),
+        key=idempotency_key(request.headers),
+    )
+    authorize_players([player_id])
+    publish([validated(event)])
+    audit = f'{TRINO_CATALOG}."{DATABASE}".{ERASURE_AUDIT}'
+    return _accepted(
+        {
+            "erasure_id": event["event_id"],
+            "player_id": player_id,
+            "status": "accepted",
+            "requested_at": event["timestamp"],
+            "completion": (
+                "the maintenance job removes every row of the player from every table, and the old files "
+                "after its grace period: by default within 5 hours for past days and within 30 hours for "
+                "today's rows (a day is rewritten once it is over); events the player sends later are "
+                "removed by each later run (docs/spark.md, Erasure)"
+            ),
+            "follow": f"SELECT * FROM {audit} WHERE erasure_id = '{event['event_id']}'",
+        }
     )
 
 
@@ -145,6 +188,8 @@ def _batch_event(index: int, item: Any, header_key: str | None, common: dict[str
     unknown = item.keys() - BATCH_ITEM_FIELDS
     if unknown:
         raise invalid(where, f"must not contain {sorted(unknown)}; allowed fields: {sorted(BATCH_ITEM_FIELDS)}")
+    if item.get("event_type") == ERASE_PLAYER:
+        raise invalid(f"{where}.event_type", "erase_player is not a game event; use DELETE /v1/players/{player_id}")
     player_id = item.get("player_id")
     key = item.get("client_event_id")
     if key is None and header_key is not None:

@@ -90,3 +90,12 @@ volumes:
     emptyDir:
       sizeLimit: 256Mi
 {{- end -}}
+
+{{/* QUESTLINE_RETENTION_DAYS_BY_TABLE from a table -> days map: "purchases=365,visits=30" (sorted). */}}
+{{- define "sparkApps.daysByTable" -}}
+{{- $items := list -}}
+{{- range $table, $days := . -}}
+{{- $items = append $items (printf "%s=%v" $table $days) -}}
+{{- end -}}
+{{- join "," $items -}}
+{{- end -}}
