@@ -42,6 +42,13 @@ logger.state.level = WARN
 """
 
 
+def _write_private(path, text: str) -> None:
+    """Write a file only its owner reads (broker configs hold passwords)."""
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(text)
+
+
 def _cluster_id() -> str:
     # Kafka's own format: URL-safe base64 of 16 random bytes, no padding, and not
     # starting with '-' (the storage tool would read that as an option).
@@ -88,54 +95,61 @@ class Kafka(Component):
         return (self.s.kafka_users_dir / user).read_text().strip()
 
     def _write_config(self) -> None:
-        s = self.s
         conf = self.state_home / "config"
         conf.mkdir(parents=True, exist_ok=True)
         (self.state_home / "data").mkdir(exist_ok=True)
-        admin = self.s.kafka_credentials(KAFKA_ADMIN)
-        controller = self._password(_CONTROLLER_USER)
-        plain = "org.apache.kafka.common.security.plain.PlainLoginModule"
-        self._server_properties.touch(mode=0o600)
-        self._server_properties.chmod(0o600)
-        self._server_properties.write_text(
-            "\n".join(
-                [
-                    "process.roles=broker,controller",
-                    "node.id=1",
-                    f"controller.quorum.bootstrap.servers={s.host}:{s.kafka_controller_port}",
-                    f"listeners=CLIENT://{s.host}:{s.kafka_port},CONTROLLER://{s.host}:{s.kafka_controller_port}",
-                    f"advertised.listeners=CLIENT://{s.host}:{s.kafka_port},CONTROLLER://{s.host}:{s.kafka_controller_port}",
-                    "controller.listener.names=CONTROLLER",
-                    "inter.broker.listener.name=CLIENT",
-                    "listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,CLIENT:SASL_PLAINTEXT",
-                    # Clients: SCRAM users from the metadata; the broker to itself as the admin.
-                    f"listener.name.client.sasl.enabled.mechanisms={kafka_auth.MECHANISM}",
-                    f"sasl.mechanism.inter.broker.protocol={kafka_auth.MECHANISM}",
-                    f"listener.name.client.{kafka_auth.MECHANISM.lower()}.sasl.jaas.config={admin.jaas_config()}",
-                    # Broker to controller: one static PLAIN user (this file is mode 0600).
-                    "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
-                    "sasl.mechanism.controller.protocol=PLAIN",
-                    f"listener.name.controller.plain.sasl.jaas.config={plain} required "
-                    f'username="{_CONTROLLER_USER}" password="{controller}" user_{_CONTROLLER_USER}="{controller}";',
-                    "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-                    "allow.everyone.if.no.acl.found=false",
-                    f"super.users=User:{KAFKA_ADMIN};User:{_CONTROLLER_USER}",
-                    f"log.dirs={self.state_home / 'data'}",
-                    # Topics are declared, never auto-created: a typo must fail, not create a topic.
-                    "auto.create.topics.enable=false",
-                    f"num.partitions={s.events_partitions}",
-                    "offsets.topic.replication.factor=1",
-                    "transaction.state.log.replication.factor=1",
-                    "transaction.state.log.min.isr=1",
-                    "share.coordinator.state.topic.replication.factor=1",
-                    "share.coordinator.state.topic.min.isr=1",
-                    "group.initial.rebalance.delay.ms=0",
-                    "log.retention.hours=168",
-                    "",
-                ]
-            )
+        _write_private(self._server_properties, self._properties(authenticated=True, client_port=self.s.kafka_port))
+        (conf / "log4j2.properties").write_text(_LOG4J2.format(log=process.log_file(self.s, "kafka-server")))
+
+    def _properties(self, *, authenticated: bool, client_port: int) -> str:
+        """server.properties; without `authenticated`, the broker as it ran before Kafka had users
+        (plaintext, no ACLs): only for adding the admin to such a data dir (_add_admin_to_old_storage)."""
+        s = self.s
+        if authenticated:
+            admin = self.s.kafka_credentials(KAFKA_ADMIN)
+            controller = self._password(_CONTROLLER_USER)
+            plain = "org.apache.kafka.common.security.plain.PlainLoginModule"
+            security = [
+                "listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,CLIENT:SASL_PLAINTEXT",
+                # Clients: SCRAM users from the metadata; the broker to itself as the admin.
+                f"listener.name.client.sasl.enabled.mechanisms={kafka_auth.MECHANISM}",
+                f"sasl.mechanism.inter.broker.protocol={kafka_auth.MECHANISM}",
+                f"listener.name.client.{kafka_auth.MECHANISM.lower()}.sasl.jaas.config={admin.jaas_config()}",
+                # Broker to controller: one static PLAIN user (this file is mode 0600).
+                "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
+                "sasl.mechanism.controller.protocol=PLAIN",
+                f"listener.name.controller.plain.sasl.jaas.config={plain} required "
+                f'username="{_CONTROLLER_USER}" password="{controller}" user_{_CONTROLLER_USER}="{controller}";',
+                "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                "allow.everyone.if.no.acl.found=false",
+                f"super.users=User:{KAFKA_ADMIN};User:{_CONTROLLER_USER}",
+            ]
+        else:
+            security = ["listener.security.protocol.map=CONTROLLER:PLAINTEXT,CLIENT:PLAINTEXT"]
+        return "\n".join(
+            [
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.bootstrap.servers={s.host}:{s.kafka_controller_port}",
+                f"listeners=CLIENT://{s.host}:{client_port},CONTROLLER://{s.host}:{s.kafka_controller_port}",
+                f"advertised.listeners=CLIENT://{s.host}:{client_port},CONTROLLER://{s.host}:{s.kafka_controller_port}",
+                "controller.listener.names=CONTROLLER",
+                "inter.broker.listener.name=CLIENT",
+                *security,
+                f"log.dirs={self.state_home / 'data'}",
+                # Topics are declared, never auto-created: a typo must fail, not create a topic.
+                "auto.create.topics.enable=false",
+                f"num.partitions={s.events_partitions}",
+                "offsets.topic.replication.factor=1",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "share.coordinator.state.topic.replication.factor=1",
+                "share.coordinator.state.topic.min.isr=1",
+                "group.initial.rebalance.delay.ms=0",
+                "log.retention.hours=168",
+                "",
+            ]
         )
-        (conf / "log4j2.properties").write_text(_LOG4J2.format(log=process.log_file(s, "kafka-server")))
 
     def _java(self, main: str, *args: str, heap: str = "256m") -> list[str]:
         return [
@@ -158,10 +172,7 @@ class Kafka(Component):
         """Format the log dir once; meta.properties marks a formatted directory."""
         if (self.state_home / "data" / "meta.properties").exists():
             if not self._admin_marker.exists():
-                raise process.StartError(
-                    f"{self.state_home / 'data'} was formatted before Kafka had users, so it has no admin: "
-                    f"remove {self.state_home} (its topics are lost) and run `up` again"
-                )
+                self._add_admin_to_old_storage()
             return
         artifacts.log("formatting Kafka storage (first start)")
         admin = self.s.kafka_credentials(KAFKA_ADMIN)
@@ -184,6 +195,40 @@ class Kafka(Component):
             shown = "\n".join(line for line in result.stdout.splitlines() if not line.startswith("Bootstrap metadata"))
             raise process.StartError(f"kafka storage format failed:\n{shown}\n{result.stderr}")
         self._admin_marker.touch()
+
+    def _add_admin_to_old_storage(self) -> None:
+        """A data dir formatted before Kafka had users has no admin, and only a client can add a
+        SCRAM credential to existing metadata. So the broker runs once as it did then (plaintext,
+        no ACLs) on a loopback port of its own that no client knows, the admin is added, and it
+        stops: every topic, record and committed offset stays."""
+        port = process.free_port(self.s.host)
+        config = self.state_home / "config" / "add-admin.properties"
+        _write_private(config, self._properties(authenticated=False, client_port=port))
+        artifacts.log(
+            f"Kafka's data in {self.state_home / 'data'} predates its users: adding the admin "
+            f"(the broker once without authentication on {self.s.host}:{port}, a port no client knows)"
+        )
+        name = "kafka-add-admin"
+        process.spawn(self.s, name, self._java("kafka.Kafka", str(config), heap=self.s.kafka_heap))
+        try:
+            # The client lives only in this call, so it is gone before its broker (it would log that).
+            self._upsert_admin({"bootstrap.servers": f"{self.s.host}:{port}", "socket.timeout.ms": 5000}, name)
+        finally:
+            process.stop(self.s, name, timeout=60)
+            config.unlink(missing_ok=True)
+        self._admin_marker.touch()
+        artifacts.log("the admin is added; Kafka starts with its users and ACLs")
+
+    def _upsert_admin(self, config: dict, name: str) -> None:
+        from confluent_kafka.admin import AdminClient, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
+
+        admin = AdminClient(config)
+        process.wait_until(self.s, name, lambda: bool(admin.list_topics(timeout=5).brokers))
+        credentials = self.s.kafka_credentials(KAFKA_ADMIN)
+        info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192)
+        upsert = UserScramCredentialUpsertion(credentials.username, info, credentials.password.encode())
+        for future in admin.alter_user_scram_credentials([upsert]).values():
+            future.result(30)
 
     def start(self) -> None:
         # A deleted password file gets a new password, which ensure_users sets (rotation, docs/security.md).
