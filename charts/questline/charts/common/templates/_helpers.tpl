@@ -182,6 +182,8 @@ pipeline report dashboard smoke analyst
           name: {{ include "common.trinoTlsSecret" .ctx }}
           items:
             - {key: ca.crt, path: ca.crt}
+{{- end -}}
+
 {{/*
 Kafka's users (issue 20, docs/security.md), when global.kafkaAuth.enabled: one SCRAM-SHA-512 user
 per role, named `<release>-kafka-<role>` (api: writes the events topic; spark: reads it; admin:
