@@ -90,6 +90,7 @@ def test_every_kafka_client_logs_in_as_its_own_user_from_its_secret(render, sets
         "Deployment/questline-spark-stream",
         "CronJob/questline-spark-batch",
         "CronJob/questline-spark-compact",
+        "CronJob/questline-spark-kpi",
         "Job/questline-spark-tables",
     }
     # The admin: the helm tests that write a record, and in plain mode the topic Job.
