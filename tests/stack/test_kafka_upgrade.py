@@ -6,9 +6,10 @@ without authentication on a port no client knows), so the events a stack accepte
 upgrade, and the offsets its consumers committed, are still there afterwards."""
 
 import subprocess
+import time
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from questline_devkit import process
@@ -21,6 +22,11 @@ pytestmark = [pytest.mark.stack, pytest.mark.timeout(600)]
 
 RECORDS = 300
 GROUP = "questline-upgrade-test"
+COORDINATOR_NOT_READY = {
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+}
 
 
 def _old_stack(kafka: Kafka) -> dict[int, int]:
@@ -53,7 +59,17 @@ def _fill(s) -> dict[int, int]:
     committed = {0: 40, 1: 25}
     consumer = Consumer({**plain, "group.id": GROUP, "enable.auto.commit": False})
     offsets = [TopicPartition(s.events_topic, p, o) for p, o in committed.items()]
-    consumer.commit(offsets=offsets, asynchronous=False)
+    # A broker that just started may still be loading its offsets topic (NOT_COORDINATOR and
+    # the like are retriable): commit as a client does, until the coordinator answers.
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            consumer.commit(offsets=offsets, asynchronous=False)
+            break
+        except KafkaException as exc:
+            if exc.args[0].code() not in COORDINATOR_NOT_READY or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
     consumer.close()
     return committed
 

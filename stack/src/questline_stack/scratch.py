@@ -204,9 +204,26 @@ def end_offsets(stack: Settings, topic: str) -> dict[int, int]:
         metadata = consumer.list_topics(topic, timeout=10).topics[topic]
         if metadata.error is not None:
             return {}
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in metadata.partitions}
+        return {p: _high_watermark(consumer, TopicPartition(topic, p)) for p in metadata.partitions}
     finally:
         consumer.close()
+
+
+def _high_watermark(consumer, partition, timeout: float = 60) -> int:
+    """A partition's end offset; a topic just created (or a broker just started) may not have
+    its leader yet, which Kafka answers with a retriable error: ask again until it has."""
+    from confluent_kafka import KafkaError, KafkaException
+
+    not_ready = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.UNKNOWN_TOPIC_OR_PART}
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return consumer.get_watermark_offsets(partition, timeout=10)[1]
+        except KafkaException as exc:
+            error = exc.args[0]
+            if not (error.retriable() or error.code() in not_ready) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def records_between(
