@@ -1,10 +1,12 @@
 """What the maintenance tests share: the streaming job fed in rounds, fingerprints of partitions."""
 
+import contextlib
 import datetime as dt
 import time
+from pathlib import Path
 
 from spark_events import PAYLOADS, make_event
-from stack_jobs import Run, wait_until
+from stack_jobs import Run, kill, wait_until
 
 from questline_events import utc_timestamp
 
@@ -42,6 +44,20 @@ class Stream:
         self.run.produce(*events)
         self.sent += len(events)
         wait_until(lambda: self.run.counts().get("events") == expected, 300, what, self.job)
+
+
+@contextlib.contextmanager
+def running_stream(stack, logs: Path, env: dict[str, str]):
+    """A Run on a Scratch of its own (topic, database, warehouse: never the user's tables) with
+    `env` and its streaming job; the job killed and the names removed afterwards."""
+    run = Run(stack, logs)
+    run.env.update(env)
+    stream = Stream(run)
+    try:
+        yield stream
+    finally:
+        kill(stream.job)
+        run.remove()
 
 
 def _columns(run: Run, table: str) -> list[str]:

@@ -14,7 +14,7 @@ import time
 import pytest
 import requests
 from stack_jobs import Run, kill, wait_until
-from stack_tables import COMPACTION_ENV, TABLES, Stream, day_events, files, fingerprint, fingerprints
+from stack_tables import COMPACTION_ENV, TABLES, day_events, files, fingerprint, fingerprints, running_stream
 
 from questline_events import TRINO_CATALOG
 
@@ -43,13 +43,8 @@ class Watcher(threading.Thread):
 
 @pytest.fixture(scope="module")
 def stream(local_stack, tmp_path_factory):
-    # A Scratch of its own (topic, database, warehouse), removed after: never the user's tables.
-    run = Run(local_stack, tmp_path_factory.mktemp("compaction"))
-    run.env.update(COMPACTION_ENV)
-    stream = Stream(run)
-    yield stream
-    kill(stream.job)
-    run.remove()
+    with running_stream(local_stack, tmp_path_factory.mktemp("compaction"), COMPACTION_ENV) as stream:
+        yield stream
 
 
 def _compact(run: Run, *args: str):

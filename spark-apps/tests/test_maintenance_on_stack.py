@@ -18,7 +18,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from spark_events import make_event
 from stack_jobs import Run, kill, wait_until
-from stack_tables import COMPACTION_ENV, TABLES, Stream, fingerprint
+from stack_tables import COMPACTION_ENV, TABLES, fingerprint, running_stream
 
 from questline_events import ERASE_PLAYER, utc_timestamp
 
@@ -31,12 +31,8 @@ ERASED = "erase-me"
 
 @pytest.fixture(scope="module")
 def stream(local_stack, tmp_path_factory):
-    run = Run(local_stack, tmp_path_factory.mktemp("maintenance"))
-    run.env.update(MAINTENANCE_ENV)
-    stream = Stream(run)
-    yield stream
-    kill(stream.job)
-    run.remove()
+    with running_stream(local_stack, tmp_path_factory.mktemp("maintenance"), MAINTENANCE_ENV) as stream:
+        yield stream
 
 
 def _partitions(run: Run, table: str, column: str = "event_date") -> set[str]:

@@ -220,15 +220,23 @@ class Kafka(Component):
         artifacts.log("the admin is added; Kafka starts with its users and ACLs")
 
     def _upsert_admin(self, config: dict, name: str) -> None:
-        from confluent_kafka.admin import AdminClient, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
+        from confluent_kafka.admin import AdminClient
 
         admin = AdminClient(config)
         process.wait_until(self.s, name, lambda: bool(admin.list_topics(timeout=5).brokers))
-        credentials = self.s.kafka_credentials(KAFKA_ADMIN)
+        self._set_passwords(admin, (KAFKA_ADMIN,))
+
+    def _set_passwords(self, admin, users: tuple[str, ...]) -> None:
+        """Upsert the SCRAM-SHA-512 credential of each user from its password file."""
+        from confluent_kafka.admin import ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
+
         info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192)
-        upsert = UserScramCredentialUpsertion(credentials.username, info, credentials.password.encode())
-        for future in admin.alter_user_scram_credentials([upsert]).values():
-            future.result(30)
+        upserts = [UserScramCredentialUpsertion(user, info, self._password(user).encode()) for user in users]
+        for user, future in admin.alter_user_scram_credentials(upserts).items():
+            try:
+                future.result(30)
+            except Exception as exc:
+                raise process.StartError(f"could not set the Kafka credentials of {user}: {exc}") from exc
 
     def start(self) -> None:
         # A deleted password file gets a new password, which ensure_users sets (rotation, docs/security.md).
@@ -281,18 +289,8 @@ class Kafka(Component):
 
     def ensure_users(self) -> None:
         """Upsert the SCRAM credentials of the API and Spark users and their ACLs (idempotent)."""
-        from confluent_kafka.admin import ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
-
         admin = self._admin()
-        info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192)
-        upserts = [
-            UserScramCredentialUpsertion(user, info, self._password(user).encode()) for user in (KAFKA_API, KAFKA_SPARK)
-        ]
-        for user, future in admin.alter_user_scram_credentials(upserts).items():
-            try:
-                future.result(30)
-            except Exception as exc:
-                raise process.StartError(f"could not set the Kafka credentials of {user}: {exc}") from exc
+        self._set_passwords(admin, (KAFKA_API, KAFKA_SPARK))
         for binding, future in admin.create_acls(self.acls()).items():
             try:
                 future.result(30)
