@@ -30,7 +30,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="compute-kpis",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Settings: QUESTLINE_TRINO_URL, QUESTLINE_TRINO_CATALOG, QUESTLINE_DATABASE, "
+        epilog="Settings: QUESTLINE_TRINO_URL, QUESTLINE_TRINO_USER (pipeline), QUESTLINE_TRINO_PASSWORD_FILE, "
+        "QUESTLINE_TRINO_CA_FILE, QUESTLINE_TRINO_CATALOG, QUESTLINE_DATABASE, "
         "QUESTLINE_KPI_SESSION_GAP_MINUTES (30), QUESTLINE_KPI_LOOKBACK_DAYS (2).",
     )
     parser.add_argument("--day", type=_date, help="compute this UTC day only (YYYY-MM-DD)")
